@@ -1,0 +1,1 @@
+"""Wealist's built-in adapters, registered through the ``wealist.adapters`` entry points."""

@@ -1,0 +1,1 @@
+"""Wealist's built-in plugins, registered through the ``wealist.plugins`` entry points."""

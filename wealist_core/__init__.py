@@ -1,0 +1,94 @@
+"""Wealist: a plugin-based host for team collaboration.
+
+Plugin and adapter authors import from here only; modules starting with ``_`` are private.
+"""
+
+from __future__ import annotations
+
+from wealist_core.adapters import AdapterContext, AdapterRegistry, AdapterSpec
+from wealist_core.db import ModelRegistration, outbox_table
+from wealist_core.errors import (
+    AdapterError,
+    AdapterUnavailable,
+    BadRequest,
+    ConfigurationError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    PluginError,
+    ProblemError,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationProblem,
+    WealistError,
+)
+from wealist_core.hookspecs import hookimpl
+from wealist_core.manifest import PluginManifest
+from wealist_core.ports import (
+    BlobInfo,
+    BlobStore,
+    Database,
+    Event,
+    EventBus,
+    EventHandler,
+    KeyValue,
+    MailMessage,
+    Mailer,
+    MediaRooms,
+    PresignedUrl,
+    PubSub,
+    Resource,
+    Subscription,
+    UnitOfWork,
+)
+from wealist_core.security import Principal
+from wealist_core.settings import PluginSettings, Settings
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AdapterContext",
+    "AdapterError",
+    "AdapterRegistry",
+    "AdapterSpec",
+    "AdapterUnavailable",
+    "BadRequest",
+    "BlobInfo",
+    "BlobStore",
+    "ConfigurationError",
+    "Conflict",
+    "Database",
+    "Event",
+    "EventBus",
+    "EventHandler",
+    "Forbidden",
+    "KeyValue",
+    "MailMessage",
+    "Mailer",
+    "MediaRooms",
+    "ModelRegistration",
+    "NotFound",
+    "PayloadTooLarge",
+    "PluginError",
+    "PluginManifest",
+    "PluginSettings",
+    "PresignedUrl",
+    "Principal",
+    "ProblemError",
+    "PubSub",
+    "RateLimited",
+    "Resource",
+    "ServiceUnavailable",
+    "Settings",
+    "Subscription",
+    "Unauthorized",
+    "UnitOfWork",
+    "UnsupportedMediaType",
+    "ValidationProblem",
+    "WealistError",
+    "hookimpl",
+    "outbox_table",
+]

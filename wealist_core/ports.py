@@ -1,0 +1,374 @@
+"""Ports: the interfaces between Wealist and its infrastructure.
+
+One small abstract class per port, in the spirit of httpx transports. An adapter implements one port for
+one technology (``RedisKeyValue``, ``S3BlobStore``) and is chosen by the scheme of a URL setting. Every
+adapter passes the port's contract suite in ``tests/contracts/``. No plugin knows which adapter it got.
+
+Every adapter shares a lifecycle, :class:`Resource`: ``start()`` opens connections (and fails with
+:class:`~wealist_core.errors.AdapterUnavailable` when the server cannot be reached), ``check()`` is the
+readiness probe and ``close()`` releases everything. The host calls them from its one lifespan.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+__all__ = [
+    "BlobInfo",
+    "BlobStore",
+    "Database",
+    "Event",
+    "EventBus",
+    "EventHandler",
+    "KeyValue",
+    "MailMessage",
+    "Mailer",
+    "MediaRooms",
+    "PresignedUrl",
+    "PubSub",
+    "Resource",
+    "Subscription",
+    "UnitOfWork",
+]
+
+
+class Resource(abc.ABC):
+    """Lifecycle shared by every adapter. The defaults suit adapters that hold nothing open."""
+
+    #: The port's short name, used in settings (``<port>_url``), logs and health checks.
+    port: ClassVar[str] = ""
+
+    async def start(self) -> None:
+        """Open connections. Raise ``AdapterUnavailable`` with the reason when the server is unreachable."""
+
+    async def check(self) -> None:
+        """Readiness probe: return when the backing server answers, raise otherwise."""
+
+    async def close(self) -> None:
+        """Release connections and background tasks. Safe to call twice."""
+
+
+# --------------------------------------------------------------------------------------------------- database
+
+
+class UnitOfWork(abc.ABC):
+    """One transaction: an ``AsyncSession`` plus the events to write to the plugin's outbox.
+
+    Commits when its ``async with`` block ends normally, rolls back on an exception. Events recorded with
+    :meth:`emit` are written to the outbox in the same transaction and relayed to the event bus after the
+    commit, so a change and the events it caused are never separated.
+    """
+
+    session: AsyncSession
+
+    @abc.abstractmethod
+    def emit(self, event_type: str, payload: Mapping[str, Any], *, key: str | None = None) -> Event:
+        """Record a domain event caused by this unit of work; it is published only if the commit succeeds."""
+
+
+class Database(Resource):
+    """An async SQLAlchemy engine with units of work and per-plugin Alembic migrations."""
+
+    port = "database"
+    url: str
+
+    @property
+    @abc.abstractmethod
+    def engine(self) -> AsyncEngine:
+        """The SQLAlchemy engine (for migrations and tests; plugins use units of work)."""
+
+    @property
+    @abc.abstractmethod
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+
+    @abc.abstractmethod
+    def unit_of_work(self, *, plugin: str = "") -> contextlib.AbstractAsyncContextManager[UnitOfWork]:
+        """A transaction that commits on success and rolls back on error; ``plugin`` names its outbox."""
+
+
+# ------------------------------------------------------------------------------------------------- key-value
+
+
+class KeyValue(Resource):
+    """Small shared state with expiry: tokens, rate limits, presence, caches.
+
+    Keys are strings; values are ``bytes`` or ``str`` on the way in and ``str`` on the way out. Every
+    method takes the key as given: :meth:`namespace` returns a view that prefixes every key, which is how
+    each plugin gets its own key space on a shared server.
+    """
+
+    port = "keyvalue"
+
+    @abc.abstractmethod
+    async def get(self, key: str) -> str | None: ...
+
+    @abc.abstractmethod
+    async def set(
+        self, key: str, value: str | bytes, *, ttl: float | None = None, only_if_absent: bool = False
+    ) -> bool:
+        """Store ``value``; with ``only_if_absent`` store it only when the key is free. True when stored."""
+
+    @abc.abstractmethod
+    async def delete(self, *keys: str) -> int:
+        """Remove keys; the number that existed."""
+
+    @abc.abstractmethod
+    async def exists(self, key: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def expire(self, key: str, ttl: float) -> bool:
+        """Set a time to live in seconds; False when the key does not exist."""
+
+    @abc.abstractmethod
+    async def ttl(self, key: str) -> float | None:
+        """Seconds left, or None for a missing key or one without expiry."""
+
+    @abc.abstractmethod
+    async def incr(self, key: str, amount: int = 1, *, ttl: float | None = None) -> int:
+        """Add to an integer counter; ``ttl`` is applied when the increment created the key."""
+
+    @abc.abstractmethod
+    async def sadd(self, key: str, *members: str) -> int: ...
+
+    @abc.abstractmethod
+    async def srem(self, key: str, *members: str) -> int: ...
+
+    @abc.abstractmethod
+    async def smembers(self, key: str) -> set[str]: ...
+
+    @abc.abstractmethod
+    async def sismember(self, key: str, member: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def zadd(self, key: str, mapping: Mapping[str, float]) -> int: ...
+
+    @abc.abstractmethod
+    async def zrem(self, key: str, *members: str) -> int: ...
+
+    @abc.abstractmethod
+    async def zscore(self, key: str, member: str) -> float | None: ...
+
+    @abc.abstractmethod
+    async def zrange_by_score(
+        self, key: str, minimum: float = float("-inf"), maximum: float = float("inf"), *, limit: int | None = None
+    ) -> list[tuple[str, float]]:
+        """Members with minimum <= score <= maximum, lowest score first."""
+
+    @abc.abstractmethod
+    async def zremrange_by_score(self, key: str, minimum: float, maximum: float) -> int: ...
+
+    @abc.abstractmethod
+    async def zcard(self, key: str) -> int: ...
+
+    @abc.abstractmethod
+    def namespace(self, prefix: str) -> KeyValue:
+        """A view of this store whose keys all start with ``prefix`` (which shares its connections)."""
+
+
+# ---------------------------------------------------------------------------------------------------- pub/sub
+
+
+class Subscription(abc.ABC):
+    """Messages from the channels of one subscription, in order per channel, until closed."""
+
+    @abc.abstractmethod
+    def __aiter__(self) -> AsyncIterator[tuple[str, bytes]]:
+        """Yield ``(channel, message)`` pairs."""
+
+    @abc.abstractmethod
+    async def subscribe(self, *channels: str) -> None: ...
+
+    @abc.abstractmethod
+    async def unsubscribe(self, *channels: str) -> None: ...
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+
+class PubSub(Resource):
+    """Ephemeral fan-out to live connections: a message reaches whoever is subscribed now, in any process."""
+
+    port = "pubsub"
+
+    @abc.abstractmethod
+    async def publish(self, channel: str, message: bytes | str) -> None: ...
+
+    @abc.abstractmethod
+    async def subscribe(self, *channels: str) -> Subscription:
+        """A subscription that already receives messages when this returns."""
+
+
+# -------------------------------------------------------------------------------------------------- event bus
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A durable domain event. ``type`` is ``<plugin>.<what_happened>``, e.g. ``board.task_assigned``."""
+
+    type: str
+    payload: Mapping[str, Any]
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    occurred_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    key: str | None = None  # optional ordering/partition key, e.g. a workspace id
+
+    @property
+    def source(self) -> str:
+        """The plugin that produced the event."""
+        return self.type.split(".", 1)[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "payload": dict(self.payload),
+            "occurredAt": self.occurred_at.isoformat(),
+            "key": self.key,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Event:
+        return cls(
+            id=str(data["id"]),
+            type=str(data["type"]),
+            payload=dict(data.get("payload") or {}),
+            occurred_at=dt.datetime.fromisoformat(str(data["occurredAt"])),
+            key=data.get("key"),
+        )
+
+
+EventHandler = Callable[[Event], Awaitable[None]]
+
+
+class EventBus(Resource):
+    """Durable domain events: at-least-once delivery, one consumer group per plugin, replay.
+
+    A handler that raises (or a process that dies before acknowledging) gets the event again; a handler
+    that succeeded never sees the same event id twice within its group.
+    """
+
+    port = "eventbus"
+
+    @abc.abstractmethod
+    async def publish(self, event: Event) -> None: ...
+
+    @abc.abstractmethod
+    def subscribe(self, group: str, event_type: str, handler: EventHandler) -> None:
+        """Bind ``handler`` to ``event_type`` for consumer group ``group`` (a plugin name).
+
+        Call before :meth:`start_consuming`. ``event_type`` may end in ``.*`` to take every event of a plugin.
+        """
+
+    @abc.abstractmethod
+    async def start_consuming(self) -> None:
+        """Start delivering events to the subscribed handlers in background tasks (stopped by ``close``)."""
+
+
+# ------------------------------------------------------------------------------------------------ blob store
+
+
+@dataclass(frozen=True, slots=True)
+class PresignedUrl:
+    """A URL that lets its holder upload or download one object until ``expires_at``, without a token."""
+
+    url: str
+    method: str
+    expires_at: dt.datetime
+    headers: Mapping[str, str] = field(default_factory=dict)
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class BlobInfo:
+    key: str
+    size: int
+    content_type: str
+    etag: str | None = None
+
+
+class BlobStore(Resource):
+    """Objects by key, S3-shaped: put, get, delete, head and presigned PUT/GET URLs."""
+
+    port = "blobstore"
+
+    @abc.abstractmethod
+    async def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> BlobInfo: ...
+
+    @abc.abstractmethod
+    async def get(self, key: str) -> bytes:
+        """The object's bytes; ``NotFound`` when there is none."""
+
+    @abc.abstractmethod
+    async def head(self, key: str) -> BlobInfo | None: ...
+
+    @abc.abstractmethod
+    async def delete(self, key: str) -> None:
+        """Remove the object; deleting a missing key is not an error."""
+
+    @abc.abstractmethod
+    async def presign_put(
+        self, key: str, *, content_type: str, max_size: int, expires_in: int = 900
+    ) -> PresignedUrl:
+        """A URL accepting one upload of at most ``max_size`` bytes of ``content_type``."""
+
+    @abc.abstractmethod
+    async def presign_get(
+        self, key: str, *, expires_in: int = 900, filename: str | None = None
+    ) -> PresignedUrl:
+        """A URL serving the object; ``filename`` sets the download name."""
+
+
+# ----------------------------------------------------------------------------------------------------- mailer
+
+
+@dataclass(frozen=True, slots=True)
+class MailMessage:
+    to: Sequence[str]
+    subject: str
+    text: str
+    html: str | None = None
+    sender: str | None = None
+    reply_to: str | None = None
+
+
+class Mailer(Resource):
+    """Sends email: invitations and digests."""
+
+    port = "mailer"
+
+    @abc.abstractmethod
+    async def send(self, message: MailMessage) -> None: ...
+
+
+# ----------------------------------------------------------------------------------------------- media rooms
+
+
+class MediaRooms(Resource):
+    """A media server for video calls (LiveKit): rooms, participants, join tokens and webhooks."""
+
+    port = "media"
+
+    @abc.abstractmethod
+    async def create_room(self, name: str, *, max_participants: int = 0, empty_timeout: int = 300) -> None: ...
+
+    @abc.abstractmethod
+    async def delete_room(self, name: str) -> None: ...
+
+    @abc.abstractmethod
+    async def list_participants(self, room: str) -> list[str]: ...
+
+    @abc.abstractmethod
+    def join_token(self, room: str, *, identity: str, name: str, ttl: int = 3600) -> str: ...
+
+    @abc.abstractmethod
+    def verify_webhook(self, body: bytes, authorization: str) -> Mapping[str, Any]: ...
+

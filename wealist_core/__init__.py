@@ -92,3 +92,9 @@ __all__ = [
     "hookimpl",
     "outbox_table",
 ]
+
+# Rate limits on the key-value port, and the bounded buffer every pub/sub adapter's subscriptions use.
+from wealist_core.ratelimit import RateDecision, RateLimiter  # noqa: E402
+from wealist_core.subscription_buffer import BufferedSubscription  # noqa: E402
+
+__all__ += ["BufferedSubscription", "RateDecision", "RateLimiter"]

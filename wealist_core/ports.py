@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 __all__ = [
@@ -55,6 +56,10 @@ class Resource(abc.ABC):
 
     async def close(self) -> None:
         """Release connections and background tasks. Safe to call twice."""
+
+    def routes(self) -> Sequence[BaseRoute]:
+        """Routes the host mounts for this adapter, e.g. the signed URLs of the local blob store."""
+        return ()
 
 
 # --------------------------------------------------------------------------------------------------- database

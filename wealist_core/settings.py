@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["PORT_SETTINGS", "PluginSettings", "Settings", "mask_url"]
@@ -42,6 +42,9 @@ class Settings(BaseSettings):
 
     # Which plugins this process runs; empty means every installed plugin.
     plugins: tuple[str, ...] = ()
+    # Plugins to load by import path ("package.module:Class"), beside the installed ones: handy for a
+    # plugin under development, and how tests start processes with toy plugins.
+    plugin_modules: tuple[str, ...] = ()
     autoload: bool = True  # load plugins and adapters from entry points; tests turn it off
     trace_hooks: bool = False  # log every hook call with its arguments and result
 
@@ -53,6 +56,7 @@ class Settings(BaseSettings):
     blobstore_url: str = ""  # default: file://<data_dir>/blobs
     mailer_url: str = "console://"
     media_url: str = ""  # empty: video is not configured
+    auto_migrate: bool = False  # migrate real databases at start too (the embedded one always is)
 
     # Where peers run when they are not in this process: {"user": "http://user:8080"}.
     peers: dict[str, str] = Field(default_factory=dict)
@@ -70,7 +74,7 @@ class Settings(BaseSettings):
     overrides: dict[str, dict[str, str]] = Field(default_factory=dict)
 
 
-    @field_validator("plugins", "cors_origins", mode="before")
+    @field_validator("plugins", "plugin_modules", "cors_origins", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -111,7 +115,14 @@ class Settings(BaseSettings):
             plain["overrides"] = overrides
         plain.update(values)
         # The environment has been read above; build from the merged values only.
-        return cls.model_validate(plain)
+        try:
+            return cls.model_validate(plain)
+        except ValidationError as exc:
+            from wealist_core.errors import ConfigurationError
+
+            err = exc.errors(include_url=False)[0]
+            name = f"{_PREFIX}{'__'.join(str(p) for p in err['loc']).upper()}"
+            raise ConfigurationError(f"{name} is invalid: {err['msg']}; fix or unset it.") from None
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, *args, **kwargs):  # type: ignore[no-untyped-def]

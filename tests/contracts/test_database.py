@@ -1,0 +1,182 @@
+"""Contract of the Database port: every adapter, against a real SQLite file and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+
+from wealist_core import AdapterContext, AdapterUnavailable, Settings, outbox_table
+from wealist_core.sql import SqlAlchemyDatabase
+
+METADATA = MetaData()
+ITEMS = Table("demo_item", METADATA, Column("id", Integer, primary_key=True), Column("title", String(100)))
+OUTBOX = outbox_table(METADATA, "demo")
+SETTING = "WEALIST_DEMO__DATABASE_URL"
+
+
+def _adapter(url: str, settings: Settings) -> SqlAlchemyDatabase:
+    context = AdapterContext(url=url, settings=settings, setting=SETTING)
+    if url.startswith("sqlite"):
+        from wealist_adapters.sqlite.database import SqliteDatabase
+
+        return SqliteDatabase.from_context(context)
+    from wealist_adapters.postgres.database import PostgresDatabase
+
+    return PostgresDatabase.from_context(context)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'db' / 'wealist.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+async def database(
+    database_url: str, settings_factory: Callable[..., Settings]
+) -> AsyncIterator[SqlAlchemyDatabase]:
+    db = _adapter(database_url, settings_factory())
+    await db.start()
+    async with db.engine.begin() as connection:
+        await connection.run_sync(METADATA.create_all)
+    yield db
+    await db.close()
+
+
+async def _count(db: SqlAlchemyDatabase, table: Table) -> int:
+    async with db.engine.connect() as connection:
+        return int((await connection.execute(select(func.count()).select_from(table))).scalar_one())
+
+
+async def test_unit_of_work_commits_on_success(database: SqlAlchemyDatabase) -> None:
+    async with database.unit_of_work(plugin="demo") as uow:
+        await uow.session.execute(insert(ITEMS).values(title="write the docs"))
+
+    async with database.unit_of_work() as uow:
+        titles = (await uow.session.execute(select(ITEMS.c.title))).scalars().all()
+    assert titles == ["write the docs"]
+
+
+async def test_error_rolls_back_the_change_and_its_events(database: SqlAlchemyDatabase) -> None:
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom):
+        async with database.unit_of_work(plugin="demo") as uow:
+            await uow.session.execute(insert(ITEMS).values(title="doomed"))
+            uow.emit("demo.item_created", {"title": "doomed"})
+            await uow.session.flush()
+            raise Boom
+
+    assert await _count(database, ITEMS) == 0
+    assert await _count(database, OUTBOX) == 0
+
+
+async def test_emitted_events_reach_the_outbox_only_when_committed(database: SqlAlchemyDatabase) -> None:
+    async with database.unit_of_work(plugin="demo") as uow:
+        await uow.session.execute(insert(ITEMS).values(title="a"))
+        first = uow.emit("demo.item_created", {"title": "a"}, key="ws-1")
+        second = uow.emit("demo.item_renamed", {"title": "b"})
+        assert await _count(database, OUTBOX) == 0  # another connection sees nothing before the commit
+
+    async with database.engine.connect() as connection:
+        rows = (await connection.execute(select(OUTBOX).order_by(OUTBOX.c.seq))).all()
+    assert [(r.event_id, r.event_type, r.event_key, r.payload) for r in rows] == [
+        (first.id, "demo.item_created", "ws-1", {"title": "a"}),
+        (second.id, "demo.item_renamed", None, {"title": "b"}),
+    ]
+
+
+async def test_commit_listener_is_told_the_plugin_after_commits_with_events(
+    database: SqlAlchemyDatabase,
+) -> None:
+    calls: list[str] = []
+    database.add_commit_listener(calls.append)
+
+    async with database.unit_of_work(plugin="demo") as uow:
+        await uow.session.execute(insert(ITEMS).values(title="quiet"))
+    assert calls == []  # nothing emitted: nothing to relay
+
+    async with database.unit_of_work(plugin="demo") as uow:
+        uow.emit("demo.item_created", {})
+        assert calls == []  # not before the commit
+    assert calls == ["demo"]
+
+    with pytest.raises(RuntimeError):
+        async with database.unit_of_work(plugin="demo") as uow:
+            uow.emit("demo.item_created", {})
+            raise RuntimeError("rolled back")
+    assert calls == ["demo"]
+
+    database.remove_commit_listener(calls.append)
+    async with database.unit_of_work(plugin="demo") as uow:
+        uow.emit("demo.item_created", {})
+    assert calls == ["demo"]
+
+
+async def test_emit_needs_a_plugin_and_its_prefix(database: SqlAlchemyDatabase) -> None:
+    async with database.unit_of_work() as uow:
+        with pytest.raises(ValueError, match="plugin"):
+            uow.emit("demo.item_created", {})
+    async with database.unit_of_work(plugin="demo") as uow:
+        with pytest.raises(ValueError, match="demo"):
+            uow.emit("board.task_created", {})
+
+
+async def test_concurrent_units_of_work_do_not_interfere(database: SqlAlchemyDatabase) -> None:
+    async def work(n: int) -> None:
+        async with database.unit_of_work(plugin="demo") as uow:
+            # Read, let the others run, then write: the pattern that breaks naive SQLite transactions.
+            await uow.session.execute(select(func.count()).select_from(ITEMS))
+            await asyncio.sleep(0)
+            await uow.session.execute(insert(ITEMS).values(title=f"item {n}"))
+            uow.emit("demo.item_created", {"n": n})
+            await asyncio.sleep(0)
+            if n % 4 == 0:
+                raise LookupError(n)
+
+    results = await asyncio.gather(*(work(n) for n in range(12)), return_exceptions=True)
+
+    failed = sorted(r.args[0] for r in results if isinstance(r, LookupError))
+    assert failed == [0, 4, 8]
+    assert [r for r in results if r is not None and not isinstance(r, LookupError)] == []
+    async with database.engine.connect() as connection:
+        titles = set((await connection.execute(select(ITEMS.c.title))).scalars())
+        payloads = [r.payload["n"] for r in await connection.execute(select(OUTBOX))]
+    kept = [n for n in range(12) if n % 4]
+    assert titles == {f"item {n}" for n in kept}
+    assert sorted(payloads) == kept
+
+
+async def test_check_answers_when_the_database_does(database: SqlAlchemyDatabase) -> None:
+    await database.check()
+    assert database.dialect in ("sqlite", "postgresql")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def unreachable_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        blocker = tmp_path / "not-a-folder"
+        blocker.write_text("a file where the database's folder should be")
+        return f"sqlite+aiosqlite:///{blocker / 'wealist.db'}"
+    return "postgresql+asyncpg://postgres:hunter2@127.0.0.1:1/x"
+
+
+async def test_start_fails_with_a_sentence_naming_the_setting(
+    unreachable_url: str, settings_factory: Callable[..., Settings]
+) -> None:
+    db = _adapter(unreachable_url, settings_factory())
+    try:
+        with pytest.raises(AdapterUnavailable) as caught:
+            await db.start()
+    finally:
+        await db.close()
+    message = str(caught.value)
+    assert message.startswith(SETTING)
+    assert "hunter2" not in message
+    assert message.count(". ") == 0 and message.endswith(".")

@@ -1,0 +1,285 @@
+"""The application factory: plugins and adapters in, one Starlette application out.
+
+Start-up runs once and fails fast, before the first request: plugins are loaded and checked, adapters
+resolved, every plugin configured and every route placed under its plugin's prefixes. The lifespan then
+opens the adapters, migrates the embedded database, starts the outbox relays and event consumers and
+enters the plugins' own lifespans, all in one ``AsyncExitStack`` that closes in reverse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+
+from wealist_core import __version__
+from wealist_core._keys import ensure_secrets
+from wealist_core.container import Container
+from wealist_core.db import ModelRegistration
+from wealist_core.errors import PluginError
+from wealist_core.http.openapi import DOCS_HTML, build_openapi
+from wealist_core.http.problems import exception_handlers
+from wealist_core.http.routing import ApiRoute
+from wealist_core.observability import HostMiddleware, Metrics, configure_logging
+from wealist_core.plugins import PluginHost
+from wealist_core.ports import Resource
+from wealist_core.security import Principal
+from wealist_core.settings import Settings
+
+__all__ = ["WealistState", "create_app", "create_app_from_env", "maybe_await"]
+
+log = logging.getLogger("wealist.app")
+
+
+async def maybe_await(value: Any) -> Any:
+    """Hook results may be values or awaitables; this awaits either."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+@dataclass
+class WealistState:
+    """What the host keeps on ``app.state.wealist``."""
+
+    settings: Settings
+    host: PluginHost
+    container: Container
+    metrics: Metrics
+    routes: list[BaseRoute]
+    openapi: dict[str, Any] | None = None
+    health_checks: dict[str, Any] = field(default_factory=dict)
+
+    async def authenticate(self, request: HTTPConnection) -> Principal | None:
+        """Ask each ``wealist_authenticate`` implementation in turn; the first Principal wins."""
+        for impl in reversed(self.host.pm.hook.wealist_authenticate.get_hookimpls()):
+            principal = await maybe_await(impl.function(request=request))
+            if principal is not None:
+                return principal  # type: ignore[no-any-return]
+        return None
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    plugins: Sequence[object] = (),
+    adapters: Sequence[object] = (),
+) -> Starlette:
+    """Build the application of one process.
+
+    ``plugins`` and ``adapters`` are added to those found through entry points (tests pass them with
+    ``autoload=False`` to load exactly what they name). Raises a ``ConfigurationError`` for any mistake.
+    """
+    settings = ensure_secrets(settings if settings is not None else Settings.load())
+    host = PluginHost(settings, plugins=plugins, adapters=adapters)
+    container = Container(settings, host.adapters, host.manifests())
+    host.pm.hook.wealist_configure.call_historic(kwargs={"settings": settings, "container": container})
+    metrics = Metrics()
+
+    routes = _plugin_routes(host, settings)
+    routes += container.contracts.routes(settings.max_body_bytes)
+    for _label, resource in container.resources():
+        routes += list(resource.routes())
+    state = WealistState(settings, host, container, metrics, routes)
+    for route in routes:
+        if isinstance(route, ApiRoute):
+            route.authenticator = state.authenticate
+    routes += _host_routes(state)
+
+    middleware = [Middleware(HostMiddleware, metrics=metrics)]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+                allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+                expose_headers=["X-Request-ID", "Retry-After"],
+                allow_credentials=True,
+                max_age=600,
+            )
+        )
+    for items in host.per_plugin("wealist_register_middleware").values():
+        middleware.extend(items)
+
+    for checks in host.per_plugin("wealist_health_checks").values():
+        for check in checks:
+            state.health_checks.update(check)
+
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=exception_handlers(),
+        lifespan=_lifespan(state),
+    )
+    app.state.wealist = state
+    return app
+
+
+def create_app_from_env() -> Starlette:
+    """Factory for ``uvicorn --factory`` (and ``wealist serve`` with several workers)."""
+    settings = Settings.load()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)
+
+
+# ------------------------------------------------------------------------------------------------- routes
+
+
+def _plugin_routes(host: PluginHost, settings: Settings) -> list[BaseRoute]:
+    routes: list[BaseRoute] = []
+    for name, items in host.per_plugin("wealist_register_routes").items():
+        prefixes = host.active[name].manifest.prefixes
+        for route in items:
+            path = getattr(route, "path", None)
+            if not isinstance(route, BaseRoute) or path is None:
+                raise PluginError(f"Plugin '{name}' registered {route!r}, which is not a Starlette route.")
+            if not any(path == p or path.startswith(p + "/") for p in prefixes):
+                raise PluginError(
+                    f"Plugin '{name}' registers the route {path} outside its prefixes "
+                    f"({', '.join(prefixes) or 'none declared'}); add the prefix to its manifest."
+                )
+            _label(route, name)
+            if isinstance(route, ApiRoute):
+                route.default_max_body = settings.max_body_bytes
+            routes.append(route)
+    return routes
+
+
+def _label(route: BaseRoute, plugin: str) -> None:
+    route.plugin = plugin  # type: ignore[attr-defined]
+    if isinstance(route, Mount):
+        for child in route.routes:
+            _label(child, plugin)
+
+
+def _host_routes(state: WealistState) -> list[BaseRoute]:
+    async def live(request: Request) -> Response:
+        """Liveness: the process answers."""
+        return JSONResponse({"status": "ok"})
+
+    async def ready(request: Request) -> Response:
+        """Readiness: every adapter and plugin check passes within two seconds."""
+        checks: dict[str, Any] = {
+            label: resource.check for label, resource in state.container.resources()
+        }
+        checks.update(state.health_checks)
+        results = await asyncio.gather(
+            *(asyncio.wait_for(check(), timeout=2.0) for check in checks.values()), return_exceptions=True
+        )
+        report: dict[str, str] = {}
+        failing: list[str] = []
+        for name, result in zip(checks, results, strict=True):
+            if isinstance(result, BaseException):
+                reason = str(result) or type(result).__name__
+                report[name] = f"failing: {reason}"
+                failing.append(name)
+            else:
+                report[name] = "ok"
+        body = {"status": "ok" if not failing else "failing", "checks": report}
+        if failing:
+            body["failing"] = failing
+        return JSONResponse(body, status_code=503 if failing else 200)
+
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics of this process."""
+        return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    async def openapi(request: Request) -> Response:
+        """The OpenAPI 3.1 document of every route this process serves."""
+        if state.openapi is None:
+            state.openapi = build_openapi(state.routes, title="Wealist API", version=__version__)
+        return JSONResponse(state.openapi)
+
+    async def docs(request: Request) -> Response:
+        """A readable page of the OpenAPI document."""
+        return HTMLResponse(DOCS_HTML)
+
+    hidden = {"include_in_schema": False}
+    return [
+        Route("/health/live", live, methods=["GET"], name="health_live"),
+        Route("/health/ready", ready, methods=["GET"], name="health_ready"),
+        Route("/metrics", metrics, methods=["GET"], name="metrics", **hidden),
+        Route("/api/openapi.json", openapi, methods=["GET"], name="openapi", **hidden),
+        Route("/api/docs", docs, methods=["GET"], name="docs", **hidden),
+    ]
+
+
+# ---------------------------------------------------------------------------------------------- lifespan
+
+
+def _lifespan(state: WealistState) -> Any:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        host, container, settings = state.host, state.container, state.settings
+        async with contextlib.AsyncExitStack() as stack:
+            await container.start()
+            stack.push_async_callback(container.close)
+            await _migrate(host, container, settings)
+            await _start_outbox_relays(host, container, stack)
+            await _start_consumers(host, container)
+            for name, managers in host.per_plugin("wealist_lifespan", app=app).items():
+                for manager in managers:
+                    await stack.enter_async_context(manager)
+            log.info("started", extra={"plugins": list(host.active)})
+            yield
+        log.info("stopped")
+
+    return lifespan
+
+
+def registrations(host: PluginHost) -> list[ModelRegistration]:
+    return [reg for regs in host.per_plugin("wealist_register_models").values() for reg in regs]
+
+
+async def _migrate(host: PluginHost, container: Container, settings: Settings) -> None:
+    """Migrate the embedded database at start; real databases are migrated by ``wealist migrate``."""
+    regs = registrations(host)
+    if not regs:
+        return
+    from wealist_core.migrations import upgrade
+
+    for reg in regs:
+        database = container.database(reg.plugin)
+        if database.dialect == "sqlite" or settings.auto_migrate:
+            await upgrade(database, reg)
+
+
+async def _start_outbox_relays(host: PluginHost, container: Container, stack: contextlib.AsyncExitStack) -> None:
+    from wealist_core.outbox import OutboxRelay
+
+    for name in host.active:
+        if not container.has_port(name, "database"):
+            continue
+        relay = OutboxRelay(container.database(name), container.eventbus(name), name)
+        await relay.start()
+        stack.push_async_callback(relay.close)
+
+
+async def _start_consumers(host: PluginHost, container: Container) -> None:
+    buses: dict[int, Resource] = {}
+    for name, pairs in host.per_plugin("wealist_register_subscriptions").items():
+        if not pairs:
+            continue
+        if not container.has_port(name, "eventbus"):
+            raise PluginError(
+                f"Plugin '{name}' subscribes to events but does not list 'eventbus' in its manifest's ports."
+            )
+        bus = container.eventbus(name)
+        for event_type, handler in pairs:
+            bus.subscribe(name, event_type, handler)
+        buses[id(bus)] = bus
+    for bus in buses.values():
+        await bus.start_consuming()  # type: ignore[attr-defined]

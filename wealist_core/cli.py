@@ -1,0 +1,240 @@
+"""The ``wealist`` command line: serve, plugins, migrate, config, gateway, and what plugins add.
+
+A configuration mistake prints one sentence and exits with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from wealist_core import __version__
+from wealist_core.errors import ConfigurationError
+from wealist_core.settings import Settings
+
+__all__ = ["main"]
+
+EXIT_CONFIG = 2
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    values: dict[str, Any] = {}
+    if getattr(args, "plugins", None):
+        values["plugins"] = args.plugins
+    return Settings.load(**values)
+
+
+# -------------------------------------------------------------------------------------------------- serve
+
+
+async def _preflight(settings: Settings) -> None:
+    """Build the app and run its start-up once, so a missing server is reported before uvicorn starts."""
+    from wealist_core.app import create_app
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        pass
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from wealist_core.app import create_app
+    from wealist_core.observability import configure_logging
+
+    settings = _settings(args)
+    configure_logging(settings.log_level, settings.log_format)
+    asyncio.run(_preflight(settings))
+    common: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "access_log": False,  # the host writes its own JSON access log
+        "log_config": None,
+        "proxy_headers": True,
+        "forwarded_allow_ips": args.forwarded_allow_ips,
+        "lifespan": "on",
+    }
+    if args.workers > 1:
+        if args.plugins:
+            os.environ["WEALIST_PLUGINS"] = args.plugins
+        uvicorn.run("wealist_core.app:create_app_from_env", factory=True, workers=args.workers, **common)
+    else:
+        uvicorn.run(create_app(settings), **common)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------ plugins
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from wealist_core.plugins import PluginHost
+
+    settings = Settings.load()
+    host = PluginHost(settings.model_copy(update={"plugins": ()}), check=False)
+    selected = set(settings.plugins or host.installed)
+    rows = []
+    for name, loaded in sorted(host.installed.items()):
+        m = loaded.manifest
+        where = "this process" if name in selected else settings.peers.get(name, "not running here")
+        rows.append(
+            {
+                "name": name,
+                "version": m.version,
+                "source": loaded.source,
+                "description": m.description,
+                "prefixes": list(m.prefixes),
+                "ports": list(m.ports),
+                "provides": list(m.provides),
+                "needs": list(m.needs),
+                "publishes": list(m.publishes),
+                "consumes": list(m.consumes),
+                "runs": where,
+            }
+        )
+    adapters = [
+        {"name": spec.name, "port": spec.port, "schemes": list(spec.schemes), "source": source}
+        for spec, source in sorted(host.adapters.specs(), key=lambda item: (item[0].port, item[0].name))
+    ]
+    if args.json:
+        print(json.dumps({"plugins": rows, "adapters": adapters}, indent=2))
+        return 0
+    print("Plugins:")
+    for row in rows:
+        print(f"  {row['name']} {row['version']}  ({row['source']})  runs: {row['runs']}")
+        if row["description"]:
+            print(f"      {row['description']}")
+        for key in ("prefixes", "ports", "provides", "needs", "publishes", "consumes"):
+            if row[key]:
+                print(f"      {key}: {', '.join(row[key])}")
+    print("Adapters:")
+    for adapter in adapters:
+        schemes = ", ".join(f"{s}://" for s in adapter["schemes"])
+        print(f"  {adapter['port']:<10} {adapter['name']:<18} {schemes}  ({adapter['source']})")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------ migrate
+
+
+async def _migrate(settings: Settings) -> list[str]:
+    from wealist_core.app import registrations
+    from wealist_core.container import Container
+    from wealist_core.migrations import upgrade
+    from wealist_core.plugins import PluginHost
+
+    host = PluginHost(settings)
+    container = Container(settings, host.adapters, host.manifests())
+    done: list[str] = []
+    await container.start()
+    try:
+        for reg in registrations(host):
+            await upgrade(container.database(reg.plugin), reg)
+            done.append(reg.plugin)
+    finally:
+        await container.close()
+    return done
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    done = asyncio.run(_migrate(_settings(args)))
+    print(f"Migrated: {', '.join(done)}" if done else "No plugin of this process has tables.")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------- config, gateway
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    print(json.dumps(_settings(args).describe(), indent=2, sort_keys=True))
+    return 0
+
+
+def cmd_gateway_nginx(args: argparse.Namespace) -> int:
+    from wealist_core.gateway import nginx_config
+    from wealist_core.plugins import PluginHost
+
+    settings = Settings.load()
+    host = PluginHost(settings.model_copy(update={"plugins": ()}), check=False)
+    text = nginx_config(
+        [loaded.manifest for loaded in host.installed.values()],
+        peers=settings.peers,
+        default_upstream=args.default_upstream,
+        listen=args.listen,
+        static_root=args.static_root,
+        standalone=args.standalone,
+    )
+    sys.stdout.write(text)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wealist", description="Wealist: team collaboration, one host.")
+    parser.add_argument("--version", action="version", version=f"wealist {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the plugins of this process over HTTP")
+    serve.add_argument("--plugins", help="comma-separated plugins to run (default: WEALIST_PLUGINS, else all)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
+    serve.set_defaults(func=cmd_serve)
+
+    plugins = sub.add_parser("plugins", help="list installed plugins and adapters")
+    plugins.add_argument("--json", action="store_true")
+    plugins.set_defaults(func=cmd_plugins)
+
+    migrate = sub.add_parser("migrate", help="apply every plugin's database migrations")
+    migrate.add_argument("--plugins")
+    migrate.set_defaults(func=cmd_migrate)
+
+    config = sub.add_parser("config", help="print the effective configuration, secrets masked")
+    config.add_argument("--plugins")
+    config.set_defaults(func=cmd_config)
+
+    gateway = sub.add_parser("gateway", help="generate gateway configuration")
+    gateway_sub = gateway.add_subparsers(dest="gateway", required=True)
+    nginx = gateway_sub.add_parser("nginx", help="an NGINX configuration routing each plugin's prefixes")
+    nginx.add_argument("--listen", default="8080")
+    nginx.add_argument("--default-upstream", default="http://127.0.0.1:8000")
+    nginx.add_argument("--static-root", help="serve the built frontend from this folder")
+    nginx.add_argument("--standalone", metavar="DIR", help="a complete nginx.conf keeping its files in DIR")
+    nginx.set_defaults(func=cmd_gateway_nginx)
+    return parser
+
+
+def _plugin_commands(sub: Any) -> None:
+    from wealist_core.plugins import PluginHost
+
+    settings = Settings.load()
+    host = PluginHost(settings.model_copy(update={"plugins": ()}), check=False)
+    host.pm.hook.wealist_register_commands(cli=sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        sub = next(a for a in parser._subparsers._group_actions if isinstance(a, argparse._SubParsersAction))  # type: ignore[union-attr]
+        _plugin_commands(sub)
+        args = parser.parse_args(argv)
+        result = args.func(args)
+        if asyncio.iscoroutine(result):
+            result = asyncio.run(result)
+        return int(result or 0)
+    except ConfigurationError as exc:
+        print(f"wealist: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,217 @@
+"""JSON logs, Prometheus metrics and request ids.
+
+One pure ASGI middleware (no ``BaseHTTPMiddleware``: it costs a task per request) gives every request an
+``X-Request-ID`` (the caller's, when it is sane, else a new one), counts it by route template and plugin,
+times it, and writes one access-log line. Log records carry the request id, plugin and user id through
+context variables, so a plugin's own log lines are correlated without passing anything around.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from wealist_core._types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["HostMiddleware", "JsonFormatter", "Metrics", "configure_logging", "request_id_var"]
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("wealist_request_id", default=None)
+plugin_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("wealist_plugin", default=None)
+user_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("wealist_user", default=None)
+
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+access_log = logging.getLogger("wealist.access")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request id, plugin, user, and extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        request_id = request_id_var.get()
+        if request_id:
+            entry["requestId"] = request_id
+        plugin = plugin_var.get()
+        if plugin:
+            entry["plugin"] = plugin
+        user = user_var.get()
+        if user:
+            entry["userId"] = user
+        for key, value in record.__dict__.items():
+            if key not in _RESERVED and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+JsonFormatter.converter = time.gmtime  # type: ignore[assignment]
+
+_configured = False
+
+
+def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
+    """Install one stderr handler on the root logger (once per process)."""
+    global _configured
+    root = logging.getLogger()
+    root.setLevel(level.upper())
+    if _configured:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter() if fmt == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+    )
+    root.addHandler(handler)
+    _configured = True
+
+
+class Metrics:
+    """The application's Prometheus metrics, in a registry of its own (several apps may share a process)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "wealist_http_requests_total",
+            "HTTP requests by route template, plugin and status.",
+            ["method", "route", "plugin", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "wealist_http_request_duration_seconds",
+            "HTTP request latency by route template and plugin.",
+            ["method", "route", "plugin"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+        )
+        self.in_flight = Gauge(
+            "wealist_http_requests_in_flight", "HTTP requests being served.", registry=self.registry
+        )
+        self.errors = Counter(
+            "wealist_http_errors_total",
+            "HTTP answers with a 5xx status by route template and plugin.",
+            ["method", "route", "plugin"],
+            registry=self.registry,
+        )
+        self.websockets = Gauge(
+            "wealist_websocket_connections", "Open WebSocket connections by plugin.", ["plugin"],
+            registry=self.registry,
+        )
+        self.event_lag = Gauge(
+            "wealist_eventbus_lag", "Events not yet handled by a plugin's consumer group.", ["plugin"],
+            registry=self.registry,
+        )
+
+
+def _route_labels(scope: Scope) -> tuple[str, str]:
+    route = scope.get("route")
+    if route is None:
+        return "<unmatched>", "host"
+    return getattr(route, "path", "<unmatched>"), getattr(route, "plugin", None) or "host"
+
+
+class HostMiddleware:
+    """Request id, metrics and access log for every HTTP request and WebSocket."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, access_log_enabled: bool = True) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.access_log_enabled = access_log_enabled
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self.app(scope, receive, send)
+            return
+        request_id = None
+        for name, value in scope.get("headers", ()):
+            if name == b"x-request-id":
+                candidate = value.decode("latin-1")
+                if _SANE_ID.match(candidate):
+                    request_id = candidate
+                break
+        if request_id is None:
+            request_id = uuid.uuid4().hex
+        scope["wealist.request_id"] = request_id
+        token = request_id_var.set(request_id)
+        try:
+            if kind == "http":
+                await self._http(scope, receive, send, request_id)
+            else:
+                await self._websocket(scope, receive, send)
+        finally:
+            request_id_var.reset(token)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
+        status = 500
+        header = (b"x-request-id", request_id.encode("latin-1"))
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        metrics = self.metrics
+        metrics.in_flight.inc()
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - started
+            metrics.in_flight.dec()
+            route, plugin = _route_labels(scope)
+            method = scope["method"]
+            metrics.requests.labels(method, route, plugin, str(status)).inc()
+            metrics.latency.labels(method, route, plugin).observe(elapsed)
+            if status >= 500:
+                metrics.errors.labels(method, route, plugin).inc()
+            if self.access_log_enabled and access_log.isEnabledFor(logging.INFO):
+                principal = scope.get("wealist.principal")
+                access_log.info(
+                    "%s %s %s",
+                    method,
+                    scope["path"],
+                    status,
+                    extra={
+                        "method": method,
+                        "path": scope["path"],
+                        "route": route,
+                        "routePlugin": plugin,
+                        "status": status,
+                        "durationMs": round(elapsed * 1000, 2),
+                        "principal": getattr(principal, "id", None),
+                    },
+                )
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        gauge = None
+        opened = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal gauge, opened
+            if message["type"] == "websocket.accept" and not opened:
+                opened = True
+                gauge = self.metrics.websockets.labels(_route_labels(scope)[1])
+                gauge.inc()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            if gauge is not None:
+                gauge.dec()

@@ -92,6 +92,14 @@ class Container(containers.DynamicContainer):  # type: ignore[misc]
         """The plugin's key space: every key it uses is prefixed with ``<plugin>:``."""
         return self._get(plugin, "keyvalue", KeyValue).namespace(f"{plugin}:")
 
+    def keyvalue_of(self, owner: str) -> KeyValue:
+        """Plugin ``owner``'s key space (its URL and its ``<owner>:`` prefix), whether or not ``owner`` runs
+        in this process: for a plugin that reads keys another one writes, such as the token verifier
+        reading the revocations auth writes. Call it in ``wealist_configure``, before the adapters start."""
+        if (owner, "keyvalue") not in self._ports:
+            self._bind(owner, "keyvalue")
+        return self.keyvalue(owner)
+
     def shared_keyvalue(self, plugin: str) -> KeyValue:
         """The key-value store without the plugin's prefix, for keys several plugins agree on."""
         return self._get(plugin, "keyvalue", KeyValue)

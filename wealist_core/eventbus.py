@@ -1,4 +1,4 @@
-"""What every :class:`~wealist_core.ports.EventBus` adapter shares: options, subscriptions, wire format, dead letters.
+"""What every EventBus adapter shares: options, subscriptions, the wire format and dead letters.
 
 The built-in adapters (``memory://`` and Redis Streams) both build on these, so the rules the contract suite
 checks are one piece of code: which events a subscription takes, how long a failing handler waits before its
@@ -77,7 +77,8 @@ class EventBusOptions:
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait after attempt number ``attempt`` (1-based) failed."""
-        return min(self.retry_delay * 2 ** max(attempt - 1, 0), max(_MAX_BACKOFF, self.retry_delay))
+        delay: float = self.retry_delay * 2.0 ** max(attempt - 1, 0)
+        return min(delay, max(_MAX_BACKOFF, self.retry_delay))
 
     def _validate(self, setting: str) -> None:
         checks = {
@@ -92,7 +93,8 @@ class EventBusOptions:
         for name, ok in checks.items():
             if not ok:
                 raise AdapterError(
-                    f"{setting} sets {name}={getattr(self, name)}, which is out of range; use a positive number."
+                    f"{setting} sets {name}={getattr(self, name)}, which is out of range; "
+                    "use a positive number."
                 )
 
 
@@ -151,7 +153,8 @@ class EventSubscriptions:
             raise ValueError(f"Consumer group {group!r} must be a plugin name (letters, digits, '_' or '-').")
         if not (_TYPE.match(event_type) or _PATTERN.match(event_type)):
             raise ValueError(
-                f"Event type {event_type!r} must be '<plugin>.<name>' or '<plugin>.*' (a plugin's own events)."
+                f"Event type {event_type!r} must be '<plugin>.<name>' or '<plugin>.*' "
+                "(a plugin's own events)."
             )
         subscriptions = self._by_group.setdefault(group, [])
         name = f"{event_type}:{_handler_name(handler)}"
@@ -191,7 +194,9 @@ def _handler_name(handler: EventHandler) -> str:
 def check_event_type(event_type: str) -> None:
     """Raise ``ValueError`` unless ``event_type`` is ``<plugin>.<what_happened>``."""
     if not _TYPE.match(event_type):
-        raise ValueError(f"Event type {event_type!r} must be '<plugin>.<what_happened>', e.g. 'board.task_assigned'.")
+        raise ValueError(
+            f"Event type {event_type!r} must be '<plugin>.<what_happened>', e.g. 'board.task_assigned'."
+        )
 
 
 def encode_event(event: Event) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 __all__ = ["PluginManifest"]
 
@@ -19,6 +19,7 @@ class PluginManifest:
     - ``ports``: the ports it uses (``database``, ``keyvalue``, ...): only these are opened for it.
     - ``provides`` / ``needs``: contract names (``user.Directory``), checked at start-up.
     - ``publishes`` / ``consumes``: event types, for documentation and ``wealist plugins``.
+    - ``everywhere``: the plugin runs in every process (it must then claim no route prefix).
     """
 
     name: str
@@ -30,11 +31,15 @@ class PluginManifest:
     needs: tuple[str, ...] = ()
     publishes: tuple[str, ...] = ()
     consumes: tuple[str, ...] = ()
-    websocket_prefixes: tuple[str, ...] = field(default=())
+    #: Runs in every process whatever WEALIST_PLUGINS says: for what each process needs locally, such as
+    #: verifying access tokens.
+    everywhere: bool = False
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
             raise ValueError(f"plugin name {self.name!r} must be lower-case letters, digits and '_'")
+        if self.everywhere and self.prefixes:
+            raise ValueError(f"plugin {self.name!r} runs everywhere, so it cannot own route prefixes")
         for prefix in self.prefixes:
             if not prefix.startswith("/") or prefix.endswith("/"):
                 raise ValueError(f"plugin {self.name!r}: prefix {prefix!r} must start and not end with '/'")

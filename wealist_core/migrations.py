@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from argparse import Namespace
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -91,7 +92,9 @@ async def upgrade(database: Database, registration: ModelRegistration, revision:
     async with database.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Held until commit: a second replica waits, then finds the work done.
-            await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(registration)})
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(registration)}
+            )
         if folder is None:
             await connection.run_sync(_create_all, registration)
         else:
@@ -101,7 +104,7 @@ async def upgrade(database: Database, registration: ModelRegistration, revision:
 async def upgrade_all(
     database_for: Callable[[str], Database], registrations: Iterable[ModelRegistration]
 ) -> list[str]:
-    """Upgrade every registration to its heads, in order, each on ``database_for(plugin)``; the plugins done."""
+    """Upgrade each registration to its heads, in order, on ``database_for(plugin)``; the plugins done."""
     done: list[str] = []
     for registration in registrations:
         await upgrade(database_for(registration.plugin), registration)
@@ -168,8 +171,9 @@ def _revision(
 
 
 def _config(registration: ModelRegistration, folder: Path, connection: Connection) -> Config:
-    # No ini file: nothing for Alembic to configure logging from. Its "print" output goes nowhere.
-    config = Config(stdout=io.StringIO())
+    # No ini file: nothing for Alembic to configure logging from. Its "print" output goes nowhere and
+    # `quiet` silences its status lines ("Generating ...").
+    config = Config(stdout=io.StringIO(), cmd_opts=Namespace(quiet=True))
     config.set_main_option("script_location", str(folder).replace("%", "%%"))
     config.set_main_option("path_separator", "os")
     config.attributes["connection"] = connection
@@ -239,7 +243,7 @@ def _own_objects(registration: ModelRegistration) -> Callable[..., bool]:
 
 
 def create_outbox_table(op: Operations, plugin: str) -> None:
-    """Create ``<plugin>_outbox`` in a migration (the table :func:`~wealist_core.db.outbox_table` describes)."""
+    """Create ``<plugin>_outbox`` in a migration: the table :func:`wealist_core.db.outbox_table` describes."""
     table = outbox_table(MetaData(), plugin)
     # Copies, because a Column belongs to one Table and this one already has its own.
     op.create_table(table.name, *(column._copy() for column in table.columns))

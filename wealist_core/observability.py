@@ -56,10 +56,12 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return _ENCODER.encode(entry)
 
 
 JsonFormatter.converter = time.gmtime  # type: ignore[assignment]
+# One encoder for every line: json.dumps with options builds a new one per call (an access-log line each).
+_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
 
 _configured = False
 
@@ -130,6 +132,9 @@ class HostMiddleware:
         self.app = app
         self.metrics = metrics
         self.access_log_enabled = access_log_enabled
+        # (method, route, plugin, status) -> its labelled series: labels() validates and locks on every call.
+        # As many keys as Prometheus keeps series anyway, since each is one.
+        self._series: dict[tuple[str, str, str, int], tuple[Any, Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -147,12 +152,16 @@ class HostMiddleware:
             request_id = uuid.uuid4().hex
         scope["wealist.request_id"] = request_id
         token = request_id_var.set(request_id)
+        # The route sets the plugin and user once it knows them; start each request without either.
+        plugin_token, user_token = plugin_var.set(None), user_var.set(None)
         try:
             if kind == "http":
                 await self._http(scope, receive, send, request_id)
             else:
                 await self._websocket(scope, receive, send)
         finally:
+            user_var.reset(user_token)
+            plugin_var.reset(plugin_token)
             request_id_var.reset(token)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
@@ -176,10 +185,18 @@ class HostMiddleware:
             metrics.in_flight.dec()
             route, plugin = _route_labels(scope)
             method = scope["method"]
-            metrics.requests.labels(method, route, plugin, str(status)).inc()
-            metrics.latency.labels(method, route, plugin).observe(elapsed)
-            if status >= 500:
-                metrics.errors.labels(method, route, plugin).inc()
+            series = self._series.get((method, route, plugin, status))
+            if series is None:
+                series = self._series[(method, route, plugin, status)] = (
+                    metrics.requests.labels(method, route, plugin, str(status)),
+                    metrics.latency.labels(method, route, plugin),
+                    metrics.errors.labels(method, route, plugin) if status >= 500 else None,
+                )
+            requests, latency, errors = series
+            requests.inc()
+            latency.observe(elapsed)
+            if errors is not None:
+                errors.inc()
             if self.access_log_enabled and access_log.isEnabledFor(logging.INFO):
                 principal = scope.get("wealist.principal")
                 access_log.info(

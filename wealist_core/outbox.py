@@ -22,7 +22,8 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy import Row, delete, func, inspect, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from wealist_core.ports import Database, Event, EventBus
 from wealist_core.sql import outbox_for
@@ -75,8 +76,20 @@ class OutboxRelay:
     # ------------------------------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        """Relay what is already in the outbox, then keep relaying in a background task."""
+        """Relay what is already in the outbox, then keep relaying in a background task.
+
+        A plugin whose database has no outbox table (it emits nothing) gets a warning and no task, rather
+        than a task failing every few seconds; ``emit`` would fail at commit, naming the table.
+        """
         if self._task is not None:
+            return
+        if not await self._outbox_exists():
+            logger.warning(
+                "not relaying events of plugin %s: its database has no %s table; create it in a migration "
+                "with wealist_core.migrations.create_outbox_table",
+                self.plugin,
+                self._table.name,
+            )
             return
         self._loop = asyncio.get_running_loop()
         if isinstance(self.database, _NotifiesCommits):
@@ -92,6 +105,10 @@ class OutboxRelay:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    async def _outbox_exists(self) -> bool:
+        async with self.database.engine.connect() as connection:
+            return bool(await connection.run_sync(lambda sync: inspect(sync).has_table(self._table.name)))
 
     def _on_commit(self, plugin: str) -> None:
         if plugin != self.plugin or self._loop is None:
@@ -142,7 +159,7 @@ class OutboxRelay:
             raise failure
         return published, len(rows) == self.batch_size
 
-    async def _lock_head(self, session: Any) -> Sequence[Row[Any]]:
+    async def _lock_head(self, session: AsyncSession) -> Sequence[Row[Any]]:
         """The oldest rows, locked for this transaction; none when another replica holds older ones."""
         table = self._table
         query = select(table).order_by(table.c.seq).limit(self.batch_size)

@@ -7,6 +7,7 @@ class (instantiated once per host, so two hosts in one process never share state
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
 import logging
@@ -16,6 +17,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 import pluggy
+from starlette.middleware import Middleware
 
 from wealist_core import hookspecs
 from wealist_core.adapters import AdapterRegistry
@@ -92,7 +94,7 @@ class PluginHost:
         self.active: dict[str, LoadedPlugin] = {}  # the ones this process runs, in load order
         self._load_adapters(adapters)
         self._load_plugins(plugins)
-        self.pm.check_pending()
+        self._check_pending()
         if check:
             self._validate()
 
@@ -175,12 +177,42 @@ class PluginHost:
                 f"WEALIST_PLUGINS names {', '.join(repr(u) for u in unknown)}, which is not installed; "
                 f"installed plugins: {known}."
             )
-        for name in wanted:
-            loaded = self.installed[name]
+        everywhere = [n for n, p in self.installed.items() if p.manifest.everywhere and n not in wanted]
+        for name in _providers_first((*everywhere, *wanted), self.installed):
+            self.active[name] = self.installed[name]
+        # pluggy calls the most recently registered implementation first: registering in reverse makes every
+        # hook run in load order, so a provider is configured before a plugin asking for its contract.
+        for name, loaded in reversed(self.active.items()):
             self.pm.register(loaded.obj, name=name)
-            self.active[name] = loaded
+        # A plugin may ship adapters too (the hook is the same); they join the registry like any other.
+        for name, loaded in self.active.items():
+            impl = getattr(loaded.obj, "wealist_register_adapters", None)
+            if impl is not None:
+                self.adapters.extend(impl() or [], source=f"plugin {name} ({loaded.source})")
 
     # -------------------------------------------------------------------------------------- validation
+
+    def _check_pending(self) -> None:
+        """``pm.check_pending()``, reported as a start-up error naming the plugin and the likely hook."""
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            hook = next(
+                (
+                    name
+                    for name, caller in vars(self.pm.hook).items()
+                    if not name.startswith("_")
+                    and not caller.has_spec()
+                    and any(impl.plugin is exc.plugin for impl in caller.get_hookimpls())
+                ),
+                "?",
+            )
+            known = [n for n in vars(hookspecs) if n.startswith("wealist_")]
+            close = difflib.get_close_matches(hook, known, n=1)
+            hint = f"did you mean {close[0]}?" if close else "see docs/plugins.md for the hooks."
+            name = self.pm.get_name(exc.plugin)
+            message = f"Plugin '{name}' implements {hook}, which is not a Wealist hook; {hint}"
+            raise PluginError(message) from exc
 
     def _validate(self) -> None:
         owners: dict[str, str] = {}
@@ -236,7 +268,8 @@ class PluginHost:
             for result in caller(**kwargs):
                 if result is None:
                     continue
-                if _is_pair(hook_name, result) or isinstance(result, (str, bytes, Mapping)):
+                # Middleware is iterable (it unpacks as a tuple): a single one must not be flattened.
+                if _is_pair(hook_name, result) or isinstance(result, (str, bytes, Mapping, Middleware)):
                     flat.append(result)
                 elif isinstance(result, Iterable):
                     flat.extend(result)
@@ -247,6 +280,27 @@ class PluginHost:
 
     def manifests(self) -> list[PluginManifest]:
         return [loaded.manifest for loaded in self.active.values()]
+
+
+def _providers_first(names: Sequence[str], installed: Mapping[str, LoadedPlugin]) -> list[str]:
+    """``names`` in their order, except that a plugin comes after the plugins providing what it needs."""
+    providers = {c: n for n in names for c in installed[n].manifest.provides}
+    ordered: dict[str, None] = {}
+    visiting: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in ordered or name in visiting:  # a cycle keeps the given order
+            return
+        visiting.add(name)
+        for need in installed[name].manifest.needs:
+            provider = providers.get(need)
+            if provider is not None:
+                visit(provider)
+        ordered[name] = None
+
+    for name in names:
+        visit(name)
+    return list(ordered)
 
 
 def _is_pair(hook_name: str, value: object) -> bool:

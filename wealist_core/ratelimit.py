@@ -41,12 +41,14 @@ class RateLimiter:
     minute. Keys are stored under ``prefix`` in ``kv``; give each plugin its own namespace.
     """
 
-    def __init__(self, kv: KeyValue, *, prefix: str = "ratelimit:", clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, kv: KeyValue, *, prefix: str = "ratelimit:", clock: Callable[[], float] = time.time
+    ) -> None:
         self._kv = kv.namespace(prefix) if prefix else kv
         self._clock = clock
 
     async def hit(self, key: str, *, limit: int, window: float) -> RateDecision:
-        """Record one attempt on ``key`` unless that would exceed ``limit`` attempts per ``window`` seconds."""
+        """Record an attempt on ``key`` unless that would exceed ``limit`` attempts in ``window`` seconds."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
         if window <= 0:

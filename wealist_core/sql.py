@@ -62,7 +62,7 @@ class SqlUnitOfWork(UnitOfWork):
                 "so the event has an outbox"
             )
         if not event_type.startswith(f"{self.plugin}."):
-            raise ValueError(f"event type {event_type!r} must start with '{self.plugin}.' (its plugin's name)")
+            raise ValueError(f"event type {event_type!r} must start with its plugin's name, '{self.plugin}.'")
         event = Event(type=event_type, payload=dict(payload), key=key)
         self.events.append(event)
         return event
@@ -142,7 +142,10 @@ class SqlAlchemyDatabase(Database):
                 await session.commit()
             except BaseException:
                 # Also on cancellation: the connection must go back to the pool without a transaction.
-                await session.rollback()
+                try:
+                    await session.rollback()
+                except Exception:  # a dead connection: the original error is the one worth raising
+                    logger.warning("rollback failed after an error in a unit of work", exc_info=True)
                 raise
         if uow.events:
             self._notify_commit(plugin)

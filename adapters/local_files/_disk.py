@@ -89,7 +89,9 @@ class BlobDirectory:
         """
         data, meta = self.paths(key)
         os.replace(temp, data)
-        self._write_json(meta, {"key": key, "contentType": info.content_type, "size": info.size, "etag": info.etag})
+        self._write_json(
+            meta, {"key": key, "contentType": info.content_type, "size": info.size, "etag": info.etag}
+        )
 
     def find(self, key: str) -> StoredBlob | None:
         data, meta = self.paths(key)
@@ -99,7 +101,10 @@ class BlobDirectory:
         except FileNotFoundError:
             return None
         info = BlobInfo(
-            key=key, size=int(record["size"]), content_type=str(record["contentType"]), etag=record.get("etag")
+            key=key,
+            size=int(record["size"]),
+            content_type=str(record["contentType"]),
+            etag=record.get("etag"),
         )
         return StoredBlob(info=info, path=data, stat=stat)
 

@@ -58,5 +58,7 @@ def validate_filename(filename: str) -> str:
     if _CONTROL.search(filename):
         raise ValueError(f"Download filename {filename!r} contains a control character.")
     if len(filename) > _MAX_FILENAME_CHARS:
-        raise ValueError(f"Download filename {filename[:40]!r}... is longer than {_MAX_FILENAME_CHARS} characters.")
+        raise ValueError(
+            f"Download filename {filename[:40]!r}... is longer than {_MAX_FILENAME_CHARS} characters."
+        )
     return filename

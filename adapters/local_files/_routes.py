@@ -1,8 +1,7 @@
 """The routes that serve the local blob store's signed URLs: ``PUT`` and ``GET /blobs/{key}``.
 
 They answer like a small S3: the upload answers 200 with the ETag, the download streams the file (with range
-requests, for media players). Every refusal is ``application/problem+json`` with a stable ``code``, rendered
-here so these routes are correct wherever they are mounted.
+requests, for media players). Every refusal is ``application/problem+json`` with a stable ``code``.
 """
 
 from __future__ import annotations
@@ -14,16 +13,17 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
-
 from wealist_adapters.local_files._names import media_essence, validate_key
+
 from wealist_core.errors import BadRequest, NotFound, PayloadTooLarge, ProblemError, UnsupportedMediaType
+from wealist_core.http.problems import problem_response
 
 if TYPE_CHECKING:
     from wealist_adapters.local_files.blobstore import LocalBlobStore
 
-__all__ = ["blob_routes", "content_disposition", "problem_response"]
+__all__ = ["blob_routes", "content_disposition"]
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -101,16 +101,6 @@ def content_disposition(filename: str, disposition: str = "attachment") -> str:
     return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe=_ATTR_CHARS)}"
 
 
-def problem_response(error: ProblemError, request: Request) -> JSONResponse:
-    """``error`` as RFC 9457 problem+json. The instance is the path alone: the query holds the signature."""
-    return JSONResponse(
-        error.to_problem(instance=request.url.path),
-        status_code=error.status,
-        headers=error.headers,
-        media_type="application/problem+json",
-    )
-
-
 def _check_key(key: str) -> None:
     # Keys are checked when URLs are signed; this guards the disk should a signature ever be forged.
     try:
@@ -120,6 +110,8 @@ def _check_key(key: str) -> None:
 
 
 def _problems(endpoint: Endpoint) -> Endpoint:
+    # Rendered here, not left to the host's handler, so the routes answer correctly wherever they are
+    # mounted. problem_response puts only the path in ``instance``: the query holds the signature.
     async def wrapped(request: Request) -> Response:
         try:
             return await endpoint(request)

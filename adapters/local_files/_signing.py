@@ -23,7 +23,7 @@ _PURPOSE = b"wealist.blobstore.url." + _VERSION.encode()
 
 @dataclass(frozen=True, slots=True)
 class BlobGrant:
-    """What one signed URL allows: ``method`` on ``key`` until ``expires`` (Unix seconds), within its limits."""
+    """What one signed URL allows: ``method`` on ``key`` until ``expires`` (Unix seconds), within limits."""
 
     method: str
     key: str
@@ -57,9 +57,11 @@ class BlobUrlSigner:
         return {**fields, "signature": self._sign(grant.key, fields)}
 
     def verify(self, *, method: str, key: str, query: Mapping[str, str], now: float) -> BlobGrant:
-        """The grant that ``query`` signs for ``key``; ``Forbidden`` when forged, for another method or expired."""
+        """The grant ``query`` signs for ``key``; ``Forbidden`` when forged, for another method or expired."""
         # The signature covers the parameters as they were sent, so they are checked before being parsed.
-        fields = {name: query[name] for name in ("method", "expires", "type", "max", "filename") if name in query}
+        fields = {
+            name: query[name] for name in ("method", "expires", "type", "max", "filename") if name in query
+        }
         expected = self._sign(key, fields).encode()
         given = query.get("signature", "").encode("utf-8", "replace")
         if "method" not in fields or "expires" not in fields or not hmac.compare_digest(expected, given):
@@ -77,7 +79,8 @@ class BlobUrlSigner:
         )
         if grant.method != method:
             raise Forbidden(
-                f"This blob URL was signed for {grant.method} requests, not {method}.", code="SIGNATURE_INVALID"
+                f"This blob URL was signed for {grant.method} requests, not {method}.",
+                code="SIGNATURE_INVALID",
             )
         if now >= grant.expires:
             raise Forbidden("This blob URL has expired; ask for a new one.", code="URL_EXPIRED")
@@ -86,7 +89,11 @@ class BlobUrlSigner:
     def _sign(self, key: str, fields: Mapping[str, str]) -> str:
         # JSON keeps the message unambiguous whatever the values contain (newlines, separators).
         message = json.dumps(
-            [_VERSION, key, *(fields.get(name, "") for name in ("method", "expires", "type", "max", "filename"))],
+            [
+                _VERSION,
+                key,
+                *(fields.get(name, "") for name in ("method", "expires", "type", "max", "filename")),
+            ],
             ensure_ascii=False,
             separators=(",", ":"),
         )

@@ -18,12 +18,18 @@ from urllib.parse import quote, urlencode
 
 import anyio
 import anyio.to_thread
-
 from wealist_adapters.local_files._disk import BlobDirectory, StoredBlob, etag_of
 from wealist_adapters.local_files._names import validate_content_type, validate_filename, validate_key
 from wealist_adapters.local_files._signing import BlobGrant, BlobUrlSigner
+
 from wealist_core.adapters import AdapterContext
-from wealist_core.errors import AdapterError, AdapterUnavailable, ConfigurationError, NotFound, PayloadTooLarge
+from wealist_core.errors import (
+    AdapterError,
+    AdapterUnavailable,
+    ConfigurationError,
+    NotFound,
+    PayloadTooLarge,
+)
 from wealist_core.ports import BlobInfo, BlobStore, PresignedUrl
 
 if TYPE_CHECKING:
@@ -174,7 +180,7 @@ class LocalBlobStore(BlobStore):
         return self._presigned(grant, headers={})
 
     def authorize(self, method: str, key: str, query: Mapping[str, str]) -> BlobGrant:
-        """The grant of a signed URL's query for ``method`` on ``key``; ``Forbidden`` when it does not hold."""
+        """The grant of a signed URL's query for ``method`` on ``key``; ``Forbidden`` unless it holds."""
         return self._require_signer().verify(method=method, key=key, query=query, now=self._clock())
 
     def now(self) -> float:
@@ -190,15 +196,21 @@ class LocalBlobStore(BlobStore):
         )
 
     def _expiry(self, expires_in: int) -> int:
-        if isinstance(expires_in, bool) or not isinstance(expires_in, int) or not 0 < expires_in <= MAX_EXPIRES_IN:
-            raise ValueError(f"expires_in must be between 1 and {MAX_EXPIRES_IN} seconds, not {expires_in!r}.")
+        if (
+            isinstance(expires_in, bool)
+            or not isinstance(expires_in, int)
+            or not 0 < expires_in <= MAX_EXPIRES_IN
+        ):
+            raise ValueError(
+                f"expires_in must be between 1 and {MAX_EXPIRES_IN} seconds, not {expires_in!r}."
+            )
         return int(self._clock()) + expires_in
 
     def _require_signer(self) -> BlobUrlSigner:
         if self._signer is None:
             raise ConfigurationError(
-                f"WEALIST_SECRET_KEY is empty, but the local blob store ({self._setting}={self.url}) signs its "
-                "upload and download URLs with it; set WEALIST_SECRET_KEY to a long random string."
+                f"WEALIST_SECRET_KEY is empty, but the local blob store ({self._setting}={self.url}) "
+                "signs its upload and download URLs with it; set WEALIST_SECRET_KEY to a long random string."
             )
         return self._signer
 

@@ -83,8 +83,8 @@ class MemoryEventBus(EventBus):
         unknown = urlsplit(rest).query
         if unknown:
             raise AdapterError(
-                f"{context.setting} has options the memory event bus does not know ({unknown}); the known ones "
-                "are retry_delay, max_attempts, retention and dedupe_size."
+                f"{context.setting} has options the memory event bus does not know ({unknown}); the "
+                "known ones are retry_delay, max_attempts, retention and dedupe_size."
             )
         return cls(options)
 
@@ -161,7 +161,9 @@ class MemoryEventBus(EventBus):
             if cursor < stream.start:
                 logger.warning(
                     "event bus group %s lost %d %s events to retention before reading them",
-                    group.name, stream.start - cursor, source,
+                    group.name,
+                    stream.start - cursor,
+                    source,
                 )
                 cursor = group.cursors[source] = stream.start
             if cursor < stream.end:
@@ -204,7 +206,12 @@ class MemoryEventBus(EventBus):
                     return
                 logger.warning(
                     "event bus group %s: handling %s %s failed (attempt %d of %d), retrying: %s",
-                    group.name, event.type, event.id, attempt, self.options.max_attempts, describe_error(exc),
+                    group.name,
+                    event.type,
+                    event.id,
+                    attempt,
+                    self.options.max_attempts,
+                    describe_error(exc),
                     exc_info=exc,
                 )
                 await asyncio.sleep(self.options.backoff(attempt))
@@ -215,7 +222,9 @@ class MemoryEventBus(EventBus):
             self._remember(group, event.id)
             return
 
-    async def _run_handlers(self, group: _Group, event: Event, subscriptions: list[EventSubscription]) -> None:
+    async def _run_handlers(
+        self, group: _Group, event: Event, subscriptions: list[EventSubscription]
+    ) -> None:
         if len(subscriptions) == 1:
             await subscriptions[0].handler(event)
             return
@@ -238,6 +247,11 @@ class MemoryEventBus(EventBus):
         error = describe_error(exc)
         logger.error(
             "event bus group %s gave up on %s %s after %d attempts; it is a dead letter now: %s",
-            group.name, event.type, event.id, attempts, error, exc_info=exc,
+            group.name,
+            event.type,
+            event.id,
+            attempts,
+            error,
+            exc_info=exc,
         )
         self._dead.append(DeadLetter(group.name, event, attempts, error, dt.datetime.now(dt.UTC)))

@@ -11,6 +11,7 @@ Every operation runs without awaiting, so under asyncio each one is atomic: two 
 
 from __future__ import annotations
 
+import builtins
 import copy
 import heapq
 import re
@@ -209,7 +210,7 @@ class MemoryKeyValue(KeyValue):
             store.remove(k)
         return before - len(current)
 
-    async def smembers(self, key: str) -> set[str]:
+    async def smembers(self, key: str) -> builtins.set[str]:  # `set` is a method here
         return set(self._store.set_of(self._k(key)) or ())
 
     async def sismember(self, key: str, member: str) -> bool:
@@ -244,7 +245,12 @@ class MemoryKeyValue(KeyValue):
         return (self._store.zset(self._k(key)) or {}).get(member)
 
     async def zrange_by_score(
-        self, key: str, minimum: float = float("-inf"), maximum: float = float("inf"), *, limit: int | None = None
+        self,
+        key: str,
+        minimum: float = float("-inf"),
+        maximum: float = float("inf"),
+        *,
+        limit: int | None = None,
     ) -> list[tuple[str, float]]:
         if limit is not None and limit < 0:
             raise ValueError(f"limit must not be negative, got {limit}")

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from wealist_core.adapters import AdapterContext
 from wealist_core.errors import AdapterError
-from wealist_core.ports import MailMessage, Mailer
+from wealist_core.ports import Mailer, MailMessage
 
 __all__ = ["ConsoleMailer"]
 
@@ -22,10 +22,12 @@ _DEFAULT_KEEP = 100
 
 
 class ConsoleMailer(Mailer):
-    """Sends nothing: logs every message (logger ``wealist.mail``) and keeps the last ``keep`` in ``outbox``."""
+    """Sends nothing: logs each message (logger ``wealist.mail``), keeps the last ``keep`` in ``outbox``."""
 
-    def __init__(self, *, keep: int = _DEFAULT_KEEP) -> None:
+    def __init__(self, *, keep: int = _DEFAULT_KEEP, production: bool = False, setting: str = "") -> None:
         self.outbox: deque[MailMessage] = deque(maxlen=keep)
+        self._production = production
+        self._setting = setting or "WEALIST_MAILER_URL"
 
     @classmethod
     def from_context(cls, context: AdapterContext) -> ConsoleMailer:
@@ -36,7 +38,18 @@ class ConsoleMailer(Mailer):
                 f"{context.setting} is {context.url!r}, which the console mailer does not understand; "
                 "set it to console:// (optionally console://?keep=<number of messages to keep>)."
             )
-        return cls(keep=int(keep))
+        return cls(
+            keep=int(keep), production=context.settings.environment == "production", setting=context.setting
+        )
+
+    async def start(self) -> None:
+        if self._production:
+            # Not an error (a deployment may have no mail yet), but invitations silently not arriving is
+            # the kind of surprise an operator should read about at start.
+            logger.warning(
+                "%s is console://: mail is written to this log, not sent; set it to smtp://... to send mail.",
+                self._setting,
+            )
 
     async def send(self, message: MailMessage) -> None:
         check_message(message)

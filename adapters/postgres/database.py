@@ -21,7 +21,12 @@ _SCHEMES = ("postgres", "postgresql", _DRIVER)
 #: Pool settings read from the URL's query (``?pool_size=20``) and their defaults. A process holds at most
 #: pool_size + max_overflow connections; recycling every 30 minutes keeps proxies (RDS Proxy, PgBouncer)
 #: and load balancers from cutting idle connections under us.
-POOL_DEFAULTS: Mapping[str, float] = {"pool_size": 10, "max_overflow": 10, "pool_recycle": 1800, "pool_timeout": 30}
+POOL_DEFAULTS: Mapping[str, int] = {
+    "pool_size": 10,
+    "max_overflow": 10,
+    "pool_recycle": 1800,
+    "pool_timeout": 30,
+}
 
 
 class PostgresDatabase(SqlAlchemyDatabase):
@@ -54,7 +59,9 @@ def _normalise(url: str, setting: str) -> tuple[str, dict[str, int]]:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise AdapterError(f"{setting} is {mask_url(url)}, which is not a valid PostgreSQL URL; {_EXAMPLE}.") from exc
+        raise AdapterError(
+            f"{setting} is {mask_url(url)}, which is not a valid PostgreSQL URL; {_EXAMPLE}."
+        ) from exc
     if parsed.drivername not in _SCHEMES:
         raise AdapterError(f"{setting} is {mask_url(url)}, which is not a PostgreSQL URL; {_EXAMPLE}.")
     query = dict(parsed.query)

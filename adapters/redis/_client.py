@@ -29,7 +29,9 @@ def make_client(url: str, *, decode_responses: bool, **options: Any) -> aioredis
     ``options`` go to redis-py's connection (e.g. ``ssl_ca_certs`` or ``ssl_cert_reqs`` given in code);
     options in the URL's query string win over them.
     """
-    pool = aioredis.ConnectionPool.from_url(url, **{**_DEFAULTS, "decode_responses": decode_responses, **options})
+    pool = aioredis.ConnectionPool.from_url(
+        url, **{**_DEFAULTS, "decode_responses": decode_responses, **options}
+    )
     return aioredis.Redis.from_pool(pool)
 
 

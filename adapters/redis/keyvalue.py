@@ -8,18 +8,18 @@ non-integer raises ``ValueError``.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import copy
 import math
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
+from wealist_adapters.redis._client import make_client, ping_or_unavailable
 
 from wealist_core import AdapterContext, KeyValue
-
-from wealist_adapters.redis._client import make_client, ping_or_unavailable
 
 __all__ = ["RedisKeyValue"]
 
@@ -101,8 +101,7 @@ class RedisKeyValue(KeyValue):
 
     async def get(self, key: str) -> str | None:
         with _same_errors_as_memory():
-            result: str | None = await self._client.get(self._k(key))
-        return result
+            return cast("str | None", await self._client.get(self._k(key)))
 
     async def set(
         self, key: str, value: str | bytes, *, ttl: float | None = None, only_if_absent: bool = False
@@ -157,9 +156,9 @@ class RedisKeyValue(KeyValue):
         with _same_errors_as_memory():
             return int(await self._client.srem(self._k(key), *members))
 
-    async def smembers(self, key: str) -> set[str]:
+    async def smembers(self, key: str) -> builtins.set[str]:  # `set` is a method here
         with _same_errors_as_memory():
-            return set(await self._client.smembers(self._k(key)))
+            return set(cast("set[str]", await self._client.smembers(self._k(key))))
 
     async def sismember(self, key: str, member: str) -> bool:
         with _same_errors_as_memory():
@@ -171,7 +170,7 @@ class RedisKeyValue(KeyValue):
         if not mapping:
             return 0
         with _same_errors_as_memory():
-            return int(await self._client.zadd(self._k(key), dict(mapping)))
+            return int(cast(int, await self._client.zadd(self._k(key), dict(mapping))))
 
     async def zrem(self, key: str, *members: str) -> int:
         if not members:
@@ -185,7 +184,12 @@ class RedisKeyValue(KeyValue):
         return None if score is None else float(score)
 
     async def zrange_by_score(
-        self, key: str, minimum: float = float("-inf"), maximum: float = float("inf"), *, limit: int | None = None
+        self,
+        key: str,
+        minimum: float = float("-inf"),
+        maximum: float = float("inf"),
+        *,
+        limit: int | None = None,
     ) -> list[tuple[str, float]]:
         if limit is not None and limit < 0:
             raise ValueError(f"limit must not be negative, got {limit}")
@@ -196,7 +200,7 @@ class RedisKeyValue(KeyValue):
             found = await self._client.zrangebyscore(
                 self._k(key), _bound(minimum), _bound(maximum), withscores=True, **page
             )
-        return [(str(member), float(score)) for member, score in found]
+        return [(str(member), float(score)) for member, score in cast("list[tuple[str, float]]", found)]
 
     async def zremrange_by_score(self, key: str, minimum: float, maximum: float) -> int:
         with _same_errors_as_memory():

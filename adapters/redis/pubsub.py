@@ -20,11 +20,10 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub as RedisPubSubConnection
+from wealist_adapters.redis._client import make_client, ping_or_unavailable
 
 from wealist_core import AdapterContext, PubSub
 from wealist_core.subscription_buffer import DEFAULT_MAX_PENDING, BufferedSubscription
-
-from wealist_adapters.redis._client import make_client, ping_or_unavailable
 
 __all__ = ["RedisPubSub", "RedisSubscription"]
 
@@ -46,7 +45,7 @@ class RedisSubscription(BufferedSubscription):
         self._released = False
 
     async def _open(self, channels: tuple[str, ...]) -> None:
-        await self._connection.connect()
+        await self._connection.connect()  # type: ignore[no-untyped-call]
         self._reader = asyncio.create_task(self._read(), name="wealist-redis-subscription")
         await self.subscribe(*channels)
 
@@ -68,7 +67,7 @@ class RedisSubscription(BufferedSubscription):
             self._reader.cancel()
             await asyncio.wait([self._reader])  # unlike awaiting it, lets a cancellation of close() through
         self._fail_confirmations(ConnectionError("the subscription was closed"))
-        await self._connection.aclose()  # disconnects, which drops the server-side subscriptions
+        await self._connection.aclose()  # type: ignore[no-untyped-call]  # disconnects, which drops the server-side subscriptions
         self._owner._open.discard(self)
 
     async def _confirmed(self, command: str, channels: tuple[str, ...]) -> None:
@@ -139,7 +138,12 @@ class RedisPubSub(PubSub):
 
     @classmethod
     def from_url(
-        cls, url: str, *, setting: str = _DEFAULT_SETTING, max_pending: int = DEFAULT_MAX_PENDING, **options: Any
+        cls,
+        url: str,
+        *,
+        setting: str = _DEFAULT_SETTING,
+        max_pending: int = DEFAULT_MAX_PENDING,
+        **options: Any,
     ) -> RedisPubSub:
         """Build from a URL; ``options`` (e.g. TLS settings) go to redis-py's connection."""
         # Messages are bytes: no decoding, so binary payloads survive.

@@ -18,7 +18,7 @@ import aiosmtplib
 
 from wealist_core.adapters import AdapterContext
 from wealist_core.errors import AdapterError, AdapterUnavailable, BadRequest, ServiceUnavailable
-from wealist_core.ports import MailMessage, Mailer
+from wealist_core.ports import Mailer, MailMessage
 from wealist_core.settings import mask_url
 
 __all__ = ["SmtpMailer"]

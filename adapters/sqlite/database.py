@@ -31,6 +31,7 @@ class SqliteDatabase(SqlAlchemyDatabase):
     for another instead of failing. Units of work start with ``BEGIN IMMEDIATE``: they take the write lock
     up front, because a transaction that reads and then writes after another writer committed would
     otherwise fail at once with "database is locked" (SQLite cannot upgrade a stale read snapshot).
+    So never open a unit of work inside another: the inner one would wait for the outer one's lock.
     """
 
     def __init__(
@@ -90,7 +91,9 @@ def _normalise(url: str, setting: str) -> tuple[str, Path | None]:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise AdapterError(f"{setting} is {mask_url(url)}, which is not a valid SQLite URL; {_EXAMPLE}.") from exc
+        raise AdapterError(
+            f"{setting} is {mask_url(url)}, which is not a valid SQLite URL; {_EXAMPLE}."
+        ) from exc
     if parsed.drivername not in ("sqlite", _DRIVER):
         raise AdapterError(f"{setting} is {mask_url(url)}, which is not a SQLite URL; {_EXAMPLE}.")
     database = parsed.database or ""

@@ -7,9 +7,9 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-
 from wealist_adapters import memory as memory_adapters
 from wealist_adapters import redis as redis_adapters
+
 from wealist_core import AdapterContext, AdapterRegistry, AdapterUnavailable, KeyValue, Settings
 
 BACKENDS = ["memory", pytest.param("redis", marks=pytest.mark.redis)]
@@ -39,9 +39,9 @@ async def kv(kv_url: str, settings_factory: Callable[..., Settings]) -> AsyncIte
     await store.close()
 
 
-async def eventually(condition: Callable[[], Awaitable[bool]], timeout: float = 2.0) -> None:
-    """Poll ``condition`` until it holds; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
+async def eventually(condition: Callable[[], Awaitable[bool]]) -> None:
+    """Poll ``condition`` until it holds; fail after two seconds."""
+    deadline = time.monotonic() + 2.0
     while not await condition():
         assert time.monotonic() < deadline, "condition not met in time"
         await asyncio.sleep(0.02)
@@ -217,7 +217,12 @@ async def test_zadd_counts_new_members_and_updates_scores(kv: KeyValue) -> None:
 async def test_zrange_by_score_is_inclusive_ordered_and_limited(kv: KeyValue) -> None:
     await kv.zadd("z", {"d": 4, "a": 1, "c": 3, "b": 2, "b2": 2, "e": 5.5})
     assert await kv.zrange_by_score("z") == [
-        ("a", 1.0), ("b", 2.0), ("b2", 2.0), ("c", 3.0), ("d", 4.0), ("e", 5.5)
+        ("a", 1.0),
+        ("b", 2.0),
+        ("b2", 2.0),
+        ("c", 3.0),
+        ("d", 4.0),
+        ("e", 5.5),
     ]
     assert await kv.zrange_by_score("z", 2, 4) == [("b", 2.0), ("b2", 2.0), ("c", 3.0), ("d", 4.0)]
     assert await kv.zrange_by_score("z", 2, 4, limit=2) == [("b", 2.0), ("b2", 2.0)]

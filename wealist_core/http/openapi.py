@@ -66,28 +66,31 @@ def build_openapi(routes: Sequence[BaseRoute], *, title: str, version: str) -> d
     components["Problem"] = _PROBLEM
 
     paths: dict[str, dict[str, Any]] = {}
+    used: set[str] = set()  # OpenAPI requires every operationId to be unique
     for index, route in enumerate(api_routes):
         path = _template(route.path)
-        for method in sorted(route.methods or ()):
-            if method == "HEAD":
-                continue
-            paths.setdefault(path, {})[method.lower()] = _operation(route, index, schemas, method)
+        methods = [m for m in sorted(route.methods or ()) if m != "HEAD"]
+        for method in methods:
+            op = _operation(route, index, schemas, method)
+            op["operationId"] = _unique(op["operationId"], method, len(methods) > 1, used)
+            paths.setdefault(path, {})[method.lower()] = op
     for route in routes:
         if isinstance(route, ApiRoute) or not getattr(route, "include_in_schema", True):
             continue
         if isinstance(route, Route):
-            for method in sorted(route.methods or ()):
-                if method == "HEAD":
-                    continue
+            methods = [m for m in sorted(route.methods or ()) if m != "HEAD"]
+            for method in methods:
+                base = f"{getattr(route, 'plugin', None) or 'host'}.{route.name}"
                 paths.setdefault(_template(route.path), {})[method.lower()] = {
-                    "operationId": f"{getattr(route, 'plugin', None) or 'host'}.{route.name}",
+                    "operationId": _unique(base, method, len(methods) > 1, used),
                     "tags": [getattr(route, "plugin", None) or "host"],
                     "summary": (route.endpoint.__doc__ or route.name or "").strip().split("\n")[0],
                     "responses": {"200": {"description": "OK"}},
                 }
         elif isinstance(route, WebSocketRoute):
+            base = f"{getattr(route, 'plugin', None) or 'host'}.{route.name}"
             paths.setdefault(_template(route.path), {})["get"] = {
-                "operationId": f"{getattr(route, 'plugin', None) or 'host'}.{route.name}",
+                "operationId": _unique(base, "GET", False, used),
                 "tags": [getattr(route, "plugin", None) or "host"],
                 "summary": "WebSocket: the first frame is {\"type\": \"AUTH\", \"token\": ...}.",
                 "responses": {"101": {"description": "Switching protocols"}},
@@ -101,6 +104,17 @@ def build_openapi(routes: Sequence[BaseRoute], *, title: str, version: str) -> d
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
     }
+
+
+def _unique(base: str, method: str, several: bool, used: set[str]) -> str:
+    """``base``, suffixed with the method when one route serves several, and with a number if still taken."""
+    candidate = f"{base}_{method.lower()}" if several else base
+    number = 1
+    while candidate in used:
+        number += 1
+        candidate = f"{base}_{method.lower()}_{number}" if several else f"{base}_{number}"
+    used.add(candidate)
+    return candidate
 
 
 def _operation(route: ApiRoute, index: int, schemas: dict[Any, Any], method: str) -> dict[str, Any]:

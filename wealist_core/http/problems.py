@@ -20,6 +20,7 @@ from wealist_core.errors import (
     UnsupportedMediaType,
     ValidationProblem,
 )
+from wealist_core.observability import request_id_var
 
 __all__ = ["PROBLEM_JSON", "exception_handlers", "problem_response", "validation_problem"]
 
@@ -67,16 +68,28 @@ async def _problem(request: Request, exc: Exception) -> Response:
 async def _http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     cls = _BY_STATUS.get(exc.status_code)
-    error = cls(exc.detail if isinstance(exc.detail, str) and exc.detail else None) if cls else None
+    # Keep Starlette's headers: a 405 must say which methods are allowed (RFC 9110 section 15.5.6).
+    headers = dict(exc.headers or {})
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail else None
+    error = cls(detail, headers=headers) if cls else None
     if error is None:
-        error = ProblemError(exc.detail)
+        error = ProblemError(exc.detail, headers=headers)
         error.status = exc.status_code  # type: ignore[misc]
     return problem_response(error, request)
 
 
 async def _unhandled(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem_response(ProblemError("An unexpected error occurred; it has been logged."), request)
+    # Starlette answers an unhandled error outside every middleware, so the host middleware has already
+    # reset the request id and will not add its header: restore both here, for the log line and the caller.
+    request_id = request.scope.get("wealist.request_id")
+    token = request_id_var.set(request_id)
+    try:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+    finally:
+        request_id_var.reset(token)
+    headers = {"X-Request-ID": request_id} if request_id else None
+    error = ProblemError("An unexpected error occurred; it has been logged.", headers=headers)
+    return problem_response(error, request)
 
 
 def exception_handlers() -> dict[Any, Any]:

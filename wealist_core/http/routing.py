@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import types
 import typing
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -27,12 +28,26 @@ from starlette.routing import Route
 
 from wealist_core.errors import BadRequest, PayloadTooLarge, Unauthorized, UnsupportedMediaType
 from wealist_core.http.problems import validation_problem
+from wealist_core.observability import plugin_var, user_var
 from wealist_core.security import Principal
 
 __all__ = ["ApiRoute", "Authenticator", "JSONModelResponse", "read_json", "render"]
 
 Authenticator = Callable[[Request], Awaitable[Principal | None]]
 _INJECTED = frozenset({"request", "principal", "body", "query"})
+
+
+_MULTI = (list, tuple, set, frozenset, Sequence)
+
+
+def _is_multi(annotation: Any) -> bool:
+    """Whether a query field takes repeated parameters (``?label=a&label=b``), optional or not."""
+    origin = typing.get_origin(annotation)
+    if origin in _MULTI:
+        return True
+    # ``list[str] | None`` and ``Optional[list[str]]``: a union with a list member.
+    union = origin in (typing.Union, types.UnionType)
+    return union and any(_is_multi(arg) for arg in typing.get_args(annotation))
 
 
 class JSONModelResponse(Response):
@@ -139,7 +154,7 @@ class ApiRoute(Route):
             {
                 (field.alias or key)
                 for key, field in query.model_fields.items()
-                if typing.get_origin(field.annotation) in (list, tuple, set)
+                if _is_multi(field.annotation)
             }
             if query is not None
             else set()
@@ -147,11 +162,14 @@ class ApiRoute(Route):
 
     async def _endpoint(self, request: Request) -> Response:
         kwargs: dict[str, Any] = {}
+        plugin_var.set(self.plugin)  # log lines of this request name the plugin (reset by the host middleware)
         if self.auth or "principal" in self._wants:
             principal = await self.authenticator(request) if self.authenticator else None
             if principal is None:
                 if self.auth:
                     raise Unauthorized("Sign in first: send Authorization: Bearer <access token>.")
+            else:
+                user_var.set(principal.id)
             request.scope["wealist.principal"] = principal
             if "principal" in self._wants:
                 kwargs["principal"] = principal

@@ -1,0 +1,182 @@
+"""Invitations by email: an existing user is added at once; an unknown address gets an email with a link.
+
+The link is ``<public_url>/invite/<token>``; only the token's SHA-256 is stored, so a database leak does not
+leak working links. The invitee joins by signing up with the invited address (``Directory.create_user``
+turns pending invitations into memberships) or, signed in with any account, by accepting the token
+(``POST /api/workspaces/invitations/{token}/accept``). Inviting an address that has a pending invitation
+again sends a fresh link (the old one stops working).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import secrets
+import uuid
+
+from wealist_core import Conflict, Database, Forbidden, MailMessage, Mailer, NotFound
+from wealist_core.http import Page
+from wealist_plugins.user import events
+from wealist_plugins.user.access import actor, normalise_email, require_inviter, require_member
+from wealist_plugins.user.contract import Role
+from wealist_plugins.user.membership import add_member, admin_limit_reached, already_member
+from wealist_plugins.user.models import Invitation, User, Workspace, utcnow
+from wealist_plugins.user.options import UserOptions
+from wealist_plugins.user.pagination import PageQuery, decode_cursor, split_page
+from wealist_plugins.user.repository import UserRepository
+from wealist_plugins.user.schemas import AcceptResult, InvitationOut, InviteIn, InviteResult, InviteStatus
+from wealist_plugins.user.service import PLUGIN, Clock
+from wealist_plugins.user.workspaces import workspace_out
+
+__all__ = ["InvitationService", "hash_token"]
+
+log = logging.getLogger("wealist.user")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _out(invitation: Invitation) -> InvitationOut:
+    return InvitationOut(
+        invitation_id=invitation.id,
+        workspace_id=invitation.workspace_id,
+        email=invitation.email,
+        role=Role(invitation.role),
+        invited_by=invitation.invited_by,
+        created_at=invitation.created_at,
+        expires_at=invitation.expires_at,
+    )
+
+
+class InvitationService:
+    """Invite, list and revoke invitations, and accept one."""
+
+    def __init__(
+        self, database: Database, mailer: Mailer, options: UserOptions, *, clock: Clock = utcnow
+    ) -> None:
+        self.database = database
+        self.mailer = mailer
+        self.options = options
+        self.clock = clock
+
+    async def invite(self, user_id: uuid.UUID, workspace_id: uuid.UUID, body: InviteIn) -> InviteResult:
+        email = normalise_email(str(body.email))
+        role = body.role
+        async with self.database.unit_of_work(plugin=PLUGIN) as uow:
+            repo = UserRepository(uow.session)
+            me = await actor(repo, user_id)
+            workspace, mine = await require_member(repo, workspace_id, user_id, for_update=True)
+            require_inviter(workspace, mine.role)
+            if role is Role.OWNER:
+                raise Forbidden("OWNER is never assigned: transfer the ownership instead.", code="OWNER_NOT_ASSIGNABLE")
+            if role is Role.ADMIN and mine.role == Role.MEMBER:
+                raise Forbidden("Only the owner and admins may invite admins.", code="ROLE_REQUIRED")
+            if role is Role.ADMIN and await admin_limit_reached(repo, workspace, self.options.max_admins):
+                raise Conflict(f"A workspace has at most {self.options.max_admins} admins.", code="ADMIN_LIMIT")
+            existing = await repo.user_by_email(email)
+            if existing is not None:
+                if await repo.member(workspace_id, existing.id) is not None:
+                    raise already_member(existing, workspace)
+                await add_member(uow, repo, workspace, existing, role, actor=me, via="INVITATION")
+                return InviteResult(status=InviteStatus.ADDED, user_id=existing.id)
+            token = secrets.token_urlsafe(32)
+            invitation = await self._record(repo, workspace, email, role, me, token)
+            uow.emit(
+                events.INVITATION_SENT,
+                events.payload(
+                    workspaceId=workspace.id,
+                    workspaceName=workspace.name,
+                    invitationId=invitation.id,
+                    email=email,
+                    role=role.value,
+                    actorId=me.id,
+                    actorName=me.name,
+                ),
+                key=str(workspace.id),
+            )
+            invitation_id, expires_at = invitation.id, invitation.expires_at
+            workspace_name, inviter_name = workspace.name, me.name
+        # After the commit: a slow mail server must not hold the transaction (and SQLite's write lock).
+        sent = await self._send(email, token, workspace_name, inviter_name, expires_at)
+        return InviteResult(status=InviteStatus.INVITED, invitation_id=invitation_id, email_sent=sent)
+
+    async def _record(
+        self, repo: UserRepository, workspace: Workspace, email: str, role: Role, me: User, token: str
+    ) -> Invitation:
+        now = self.clock()
+        expires_at = now + dt.timedelta(days=self.options.invitation_ttl_days)
+        invitation = await repo.pending_invitation(workspace.id, email)
+        if invitation is None:
+            invitation = Invitation(id=uuid.uuid4(), workspace_id=workspace.id, email=email, status="PENDING")
+            repo.add(invitation)
+        invitation.role, invitation.token_hash, invitation.invited_by = role.value, hash_token(token), me.id
+        invitation.created_at, invitation.expires_at = now, expires_at
+        await repo.flush()
+        return invitation
+
+    async def _send(self, email: str, token: str, workspace: str, inviter: str, expires_at: dt.datetime) -> bool:
+        link = f"{self.options.public_url}/invite/{token}"
+        text = (
+            f"{inviter} invited you to the workspace {workspace} on Wealist.\n\n"
+            f"Join it here: {link}\n\n"
+            f"The link works until {expires_at:%Y-%m-%d %H:%M} UTC. If you did not expect this invitation, "
+            "ignore this message."
+        )
+        message = MailMessage(to=[email], subject=f"{inviter} invited you to {workspace} on Wealist", text=text)
+        try:
+            await self.mailer.send(message)
+        except Exception:
+            # The invitation exists; inviting the address again sends a fresh link.
+            log.exception("sending the invitation to %s failed", email)
+            return False
+        return True
+
+    async def list(self, user_id: uuid.UUID, workspace_id: uuid.UUID, query: PageQuery) -> Page[InvitationOut]:
+        key = decode_cursor(query.cursor, (dt.datetime, uuid.UUID))
+        async with self.database.unit_of_work() as uow:
+            repo = UserRepository(uow.session)
+            await actor(repo, user_id)
+            workspace, mine = await require_member(repo, workspace_id, user_id)
+            require_inviter(workspace, mine.role)
+            rows = await repo.pending_invitations(workspace_id, self.clock(), query.limit, key)
+        page, cursor = split_page(rows, query.limit, lambda i: (i.created_at, i.id))
+        return Page[InvitationOut](items=[_out(i) for i in page], next_cursor=cursor)
+
+    async def revoke(self, user_id: uuid.UUID, workspace_id: uuid.UUID, invitation_id: uuid.UUID) -> None:
+        async with self.database.unit_of_work(plugin=PLUGIN) as uow:
+            repo = UserRepository(uow.session)
+            await actor(repo, user_id)
+            workspace, mine = await require_member(repo, workspace_id, user_id)
+            require_inviter(workspace, mine.role)
+            invitation = await repo.invitation(workspace_id, invitation_id)
+            if invitation is None or invitation.status != "PENDING":
+                raise NotFound(f"No pending invitation {invitation_id}.", code="INVITATION_NOT_FOUND")
+            invitation.status, invitation.decided_at = "REVOKED", self.clock()
+
+    async def accept(self, user_id: uuid.UUID, token: str) -> AcceptResult:
+        gone = NotFound("This invitation link is unknown, used, revoked or expired.", code="INVITATION_NOT_FOUND")
+        async with self.database.unit_of_work(plugin=PLUGIN) as uow:
+            repo = UserRepository(uow.session)
+            me = await actor(repo, user_id)
+            invitation = await repo.invitation_by_token(hash_token(token))
+            if invitation is None:
+                raise gone
+            reused = invitation.status == "ACCEPTED" and invitation.accepted_by == me.id
+            if not reused and (invitation.status != "PENDING" or invitation.expires_at <= self.clock()):
+                raise gone
+            workspace = await repo.workspace(invitation.workspace_id, for_update=True)
+            if workspace is None:
+                raise gone
+            member = await repo.member(workspace.id, me.id)
+            already = member is not None
+            if member is None:
+                role = Role(invitation.role)
+                if role is Role.ADMIN and await admin_limit_reached(repo, workspace, self.options.max_admins):
+                    role = Role.MEMBER
+                inviter = await repo.user(invitation.invited_by)
+                member = await add_member(uow, repo, workspace, me, role, actor=inviter or me, via="INVITATION")
+            if invitation.status == "PENDING":
+                invitation.status, invitation.accepted_by, invitation.decided_at = "ACCEPTED", me.id, self.clock()
+            return AcceptResult(workspace=workspace_out(workspace, member.role), already_member=already)

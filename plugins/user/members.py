@@ -1,0 +1,147 @@
+"""Members and roles: list them, change a role, remove a member or leave.
+
+Roles: the one ``OWNER`` (changed only by transferring), at most ``max_admins`` ``ADMIN``\\s, and
+``MEMBER``\\s. The owner manages everyone; an admin promotes members, demotes themself and removes
+members; a member manages no one but may leave.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from wealist_core import Conflict, Database, Forbidden, NotFound
+from wealist_core.http import Page
+from wealist_plugins.user import events
+from wealist_plugins.user.access import actor, require_manager, require_member
+from wealist_plugins.user.avatars import AvatarUrls
+from wealist_plugins.user.contract import Role
+from wealist_plugins.user.membership import admin_limit_reached
+from wealist_plugins.user.models import Member, Profile, User, utcnow
+from wealist_plugins.user.options import UserOptions
+from wealist_plugins.user.pagination import PageQuery, decode_cursor, split_page
+from wealist_plugins.user.repository import UserRepository
+from wealist_plugins.user.schemas import MemberOut
+from wealist_plugins.user.service import PLUGIN, Clock
+
+__all__ = ["MemberService"]
+
+
+def _member_not_found(user_id: uuid.UUID) -> NotFound:
+    return NotFound(f"No member {user_id} in this workspace.", code="MEMBER_NOT_FOUND")
+
+
+class MemberService:
+    """Who belongs to a workspace, with which role."""
+
+    def __init__(
+        self, database: Database, options: UserOptions, avatars: AvatarUrls, *, clock: Clock = utcnow
+    ) -> None:
+        self.database = database
+        self.options = options
+        self.avatars = avatars
+        self.clock = clock
+
+    async def _out(self, member: Member, user: User, profile: Profile | None) -> MemberOut:
+        return MemberOut(
+            user_id=user.id,
+            name=user.name,
+            role=Role(member.role),
+            nickname=profile.nickname if profile else user.name[:50],
+            avatar_url=await self.avatars.url(profile.avatar_key if profile else None),
+            joined_at=member.joined_at,
+        )
+
+    async def list(self, user_id: uuid.UUID, workspace_id: uuid.UUID, query: PageQuery) -> Page[MemberOut]:
+        key = decode_cursor(query.cursor, (dt.datetime, uuid.UUID))
+        async with self.database.unit_of_work() as uow:
+            repo = UserRepository(uow.session)
+            await actor(repo, user_id)
+            await require_member(repo, workspace_id, user_id)
+            rows = await repo.members(workspace_id, query.limit, key)
+        page, cursor = split_page(rows, query.limit, lambda row: (row[0].joined_at, row[0].user_id))
+        return Page[MemberOut](items=[await self._out(*row) for row in page], next_cursor=cursor)
+
+    async def change_role(
+        self, user_id: uuid.UUID, workspace_id: uuid.UUID, target_id: uuid.UUID, role: Role
+    ) -> MemberOut:
+        async with self.database.unit_of_work(plugin=PLUGIN) as uow:
+            repo = UserRepository(uow.session)
+            me = await actor(repo, user_id)
+            workspace, mine = await require_member(repo, workspace_id, user_id, for_update=True)
+            require_manager(mine, "change roles")
+            if role is Role.OWNER:
+                raise Forbidden("OWNER is never assigned: transfer the ownership instead.", code="OWNER_NOT_ASSIGNABLE")
+            target = await repo.live_membership(workspace_id, target_id)
+            user = await repo.user(target_id)
+            if target is None or user is None:
+                raise _member_not_found(target_id)
+            if target.role == Role.OWNER:
+                raise Conflict(
+                    "The owner's role cannot change; the owner may transfer the ownership.", code="OWNER_ROLE_FIXED"
+                )
+            if mine.role == Role.ADMIN and target.role == Role.ADMIN and target_id != user_id:
+                raise Forbidden("Only the owner may change another admin's role.", code="OWNER_REQUIRED")
+            previous = target.role
+            if previous != role.value:
+                if role is Role.ADMIN and await admin_limit_reached(repo, workspace, self.options.max_admins):
+                    raise Conflict(
+                        f"A workspace has at most {self.options.max_admins} admins.", code="ADMIN_LIMIT"
+                    )
+                target.role = role.value
+                uow.emit(
+                    events.MEMBER_ROLE_CHANGED,
+                    events.payload(
+                        workspaceId=workspace.id,
+                        workspaceName=workspace.name,
+                        userId=user.id,
+                        userName=user.name,
+                        role=role.value,
+                        previousRole=previous,
+                        actorId=me.id,
+                        actorName=me.name,
+                    ),
+                    key=str(workspace.id),
+                )
+                await repo.flush()
+            return await self._out(target, user, await repo.profile(user.id, workspace_id))
+
+    async def remove(self, user_id: uuid.UUID, workspace_id: uuid.UUID, target_id: uuid.UUID) -> None:
+        """Remove a member, or leave when ``target_id`` is the caller."""
+        async with self.database.unit_of_work(plugin=PLUGIN) as uow:
+            repo = UserRepository(uow.session)
+            me = await actor(repo, user_id)
+            workspace, mine = await require_member(repo, workspace_id, user_id, for_update=True)
+            leaving = target_id == user_id
+            if leaving:
+                if mine.role == Role.OWNER:
+                    raise Conflict(
+                        "The owner cannot leave: transfer the ownership to a member first.", code="OWNER_CANNOT_LEAVE"
+                    )
+                target, user = mine, me
+            else:
+                require_manager(mine, "remove members")
+                found = await repo.live_membership(workspace_id, target_id)
+                other = await repo.user(target_id)
+                if found is None or other is None:
+                    raise _member_not_found(target_id)
+                target, user = found, other
+                if target.role == Role.OWNER:
+                    raise Conflict("The owner cannot be removed.", code="OWNER_IMMUTABLE")
+                if mine.role == Role.ADMIN and target.role == Role.ADMIN:
+                    raise Forbidden("Only the owner may remove an admin.", code="OWNER_REQUIRED")
+            await repo.delete(target)
+            uow.emit(
+                events.MEMBER_REMOVED,
+                events.payload(
+                    workspaceId=workspace.id,
+                    workspaceName=workspace.name,
+                    userId=user.id,
+                    userName=user.name,
+                    role=target.role,
+                    actorId=me.id,
+                    actorName=me.name,
+                    reason="LEFT" if leaving else "REMOVED",
+                ),
+                key=str(workspace.id),
+            )

@@ -1,0 +1,176 @@
+"""Profiles: how a user appears, one per workspace plus a default one (``workspaceId`` omitted).
+
+Avatars are uploaded straight to the blob store: ``POST /api/profiles/me/avatar`` checks the type and the
+size, then signs a PUT URL for a fresh key and records that key as issued to this user for this profile;
+``PATCH /api/profiles/me {avatarKey}`` accepts only such a key, once the object exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from wealist_core import BlobStore, Database, NotFound, PayloadTooLarge, ValidationProblem
+from wealist_plugins.user.access import actor, require_member
+from wealist_plugins.user.avatars import AvatarUrls
+from wealist_plugins.user.models import DEFAULT_SCOPE, AvatarUpload, Profile, User, utcnow
+from wealist_plugins.user.options import AVATAR_TYPES, UserOptions
+from wealist_plugins.user.repository import UserRepository
+from wealist_plugins.user.schemas import AvatarUploadIn, AvatarUploadOut, ProfileOut, ProfilePatch
+from wealist_plugins.user.service import PLUGIN, Clock
+
+__all__ = ["ProfileService"]
+
+
+def _invalid(field: str, message: str, code: str = "VALIDATION_ERROR") -> ValidationProblem:
+    return ValidationProblem(
+        f"{field}: {message}", code=code, errors=[{"field": field, "message": message, "type": "value_error"}]
+    )
+
+
+def _media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+class ProfileService:
+    """Read and change profiles, and hand out avatar upload URLs."""
+
+    def __init__(
+        self,
+        database: Database,
+        blobs: BlobStore,
+        options: UserOptions,
+        avatars: AvatarUrls,
+        *,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.database = database
+        self.blobs = blobs
+        self.options = options
+        self.avatars = avatars
+        self.clock = clock
+
+    async def _scope(self, repo: UserRepository, user_id: uuid.UUID, workspace_id: uuid.UUID | None) -> uuid.UUID:
+        """The profile's scope, after checking that the user belongs to the workspace (404 otherwise)."""
+        if workspace_id is None:
+            return DEFAULT_SCOPE
+        await require_member(repo, workspace_id, user_id)
+        return workspace_id
+
+    async def _profile(self, repo: UserRepository, user: User, scope: uuid.UUID) -> Profile:
+        profile = await repo.profile(user.id, scope)
+        if profile is None:  # created with the membership; made here for rows older than that rule
+            default = await repo.profile(user.id, DEFAULT_SCOPE) if scope != DEFAULT_SCOPE else None
+            profile = Profile(
+                user_id=user.id,
+                workspace_id=scope,
+                nickname=default.nickname if default else user.name[:50],
+                avatar_key=default.avatar_key if default else None,
+            )
+            repo.add(profile)
+            await repo.flush()
+        return profile
+
+    async def _out(self, profile: Profile) -> ProfileOut:
+        return ProfileOut(
+            user_id=profile.user_id,
+            workspace_id=None if profile.workspace_id == DEFAULT_SCOPE else profile.workspace_id,
+            nickname=profile.nickname,
+            avatar_url=await self.avatars.url(profile.avatar_key),
+        )
+
+    async def get_mine(self, user_id: uuid.UUID, workspace_id: uuid.UUID | None) -> ProfileOut:
+        async with self.database.unit_of_work(plugin=PLUGIN) as uow:
+            repo = UserRepository(uow.session)
+            me = await actor(repo, user_id)
+            profile = await self._profile(repo, me, await self._scope(repo, user_id, workspace_id))
+        return await self._out(profile)
+
+    async def update_mine(
+        self, user_id: uuid.UUID, workspace_id: uuid.UUID | None, patch: ProfilePatch
+    ) -> ProfileOut:
+        given = patch.model_fields_set
+        async with self.database.unit_of_work(plugin=PLUGIN) as uow:
+            repo = UserRepository(uow.session)
+            me = await actor(repo, user_id)
+            scope = await self._scope(repo, user_id, workspace_id)
+            profile = await self._profile(repo, me, scope)
+            if "nickname" in given:
+                if patch.nickname is None:
+                    raise _invalid("body.nickname", "a nickname cannot be removed")
+                profile.nickname = patch.nickname
+            if "avatar_key" in given:
+                if patch.avatar_key is not None:
+                    await self._check_avatar(repo, user_id, scope, patch.avatar_key)
+                profile.avatar_key = patch.avatar_key
+            profile.updated_at = self.clock()
+            await repo.flush()
+        return await self._out(profile)
+
+    async def _check_avatar(self, repo: UserRepository, user_id: uuid.UUID, scope: uuid.UUID, key: str) -> None:
+        upload = await repo.avatar_upload(key)
+        if upload is None or upload.user_id != user_id or upload.workspace_id != scope:
+            raise _invalid("body.avatarKey", "not a key issued to you for this profile", "AVATAR_KEY_UNKNOWN")
+        info = await self.blobs.head(key)
+        if info is None:
+            raise _invalid("body.avatarKey", "nothing was uploaded under this key yet", "AVATAR_NOT_UPLOADED")
+        # The store enforced these at upload time; an S3-compatible store may not, so check what arrived.
+        if _media_type(info.content_type) not in AVATAR_TYPES or info.size > self.options.avatar_max_bytes:
+            raise _invalid("body.avatarKey", "the uploaded file is not an image of at most 20 MB", "AVATAR_INVALID")
+
+    async def create_upload(self, user_id: uuid.UUID, body: AvatarUploadIn) -> AvatarUploadOut:
+        content_type = _media_type(body.content_type)
+        extension = AVATAR_TYPES.get(content_type)
+        if extension is None:
+            raise _invalid(
+                "body.contentType",
+                f"avatars must be one of {', '.join(sorted(AVATAR_TYPES))}",
+                "UNSUPPORTED_AVATAR_TYPE",
+            )
+        if body.size > self.options.avatar_max_bytes:
+            raise PayloadTooLarge(
+                f"An avatar may be at most {self.options.avatar_max_bytes // (1024 * 1024)} MB.",
+                code="AVATAR_TOO_LARGE",
+            )
+        async with self.database.unit_of_work(plugin=PLUGIN) as uow:
+            repo = UserRepository(uow.session)
+            await actor(repo, user_id)
+            scope = await self._scope(repo, user_id, body.workspace_id)
+            key = f"user/avatars/{user_id.hex}/{scope.hex}/{uuid.uuid4().hex}{extension}"
+            ttl = self.options.avatar_upload_ttl
+            signed = await self.blobs.presign_put(key, content_type=content_type, max_size=body.size, expires_in=ttl)
+            now = self.clock()
+            repo.add(
+                AvatarUpload(
+                    key=key,
+                    user_id=user_id,
+                    workspace_id=scope,
+                    content_type=content_type,
+                    size=body.size,
+                    created_at=now,
+                    expires_at=now + dt.timedelta(seconds=ttl),
+                )
+            )
+        return AvatarUploadOut(
+            upload_url=signed.url, method=signed.method, headers=dict(signed.headers), key=key,
+            expires_at=signed.expires_at,
+        )
+
+    async def get_profile(
+        self, viewer_id: uuid.UUID, user_id: uuid.UUID, workspace_id: uuid.UUID | None
+    ) -> ProfileOut:
+        async with self.database.unit_of_work(plugin=PLUGIN) as uow:
+            repo = UserRepository(uow.session)
+            await actor(repo, viewer_id)
+            missing = NotFound(f"No profile of {user_id} that you may see.", code="PROFILE_NOT_FOUND")
+            if workspace_id is not None:
+                await require_member(repo, workspace_id, viewer_id)
+                if await repo.live_membership(workspace_id, user_id) is None:
+                    raise missing
+            elif user_id != viewer_id and not await repo.share_a_workspace(viewer_id, user_id):
+                raise missing
+            user = await repo.user(user_id)
+            if user is None or user.deleted_at is not None:
+                raise missing
+            profile = await self._profile(repo, user, workspace_id or DEFAULT_SCOPE)
+        return await self._out(profile)

@@ -1,0 +1,268 @@
+"""Queries of the user plugin. A repository works inside a unit of work's session and never commits.
+
+"Live" means not soft-deleted: a deleted workspace, and a deleted user's memberships, are invisible to
+every query that serves members (they come back when the user restores the account).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from wealist_plugins.user.models import (
+    DEFAULT_SCOPE,
+    AvatarUpload,
+    Invitation,
+    JoinRequest,
+    Member,
+    Profile,
+    User,
+    Workspace,
+)
+
+__all__ = ["UserRepository", "after"]
+
+
+def after(columns: Sequence[Any], key: Sequence[Any] | None) -> ColumnElement[bool] | None:
+    """``(c1, c2) > (k1, k2)`` spelled out, for keyset pagination on both databases."""
+    if key is None:
+        return None
+    (first, *rest), (value, *values) = columns, key
+    if not rest:
+        return first > value  # type: ignore[no-any-return]
+    tail = after(rest, values)
+    assert tail is not None
+    return or_(first > value, and_(first == value, tail))
+
+
+class UserRepository:
+    """Reads and writes the plugin's tables through one session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, *rows: Any) -> None:
+        self.session.add_all(rows)
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+    async def delete(self, row: Any) -> None:
+        await self.session.delete(row)
+
+    # ------------------------------------------------------------------------------------------------ users
+
+    async def user(self, user_id: uuid.UUID) -> User | None:
+        return await self.session.get(User, user_id)
+
+    async def user_by_email(self, email: str) -> User | None:
+        return (await self.session.execute(select(User).where(User.email == email))).scalar_one_or_none()
+
+    async def users(self, user_ids: Sequence[uuid.UUID]) -> list[User]:
+        if not user_ids:
+            return []
+        rows = await self.session.execute(select(User).where(User.id.in_(set(user_ids))))
+        return list(rows.scalars())
+
+    async def share_a_workspace(self, first: uuid.UUID, second: uuid.UUID) -> bool:
+        mine, theirs = aliased(Member), aliased(Member)
+        query = (
+            select(mine.workspace_id)
+            .join(theirs, theirs.workspace_id == mine.workspace_id)
+            .join(Workspace, Workspace.id == mine.workspace_id)
+            .where(mine.user_id == first, theirs.user_id == second, Workspace.deleted_at.is_(None))
+            .limit(1)
+        )
+        return (await self.session.execute(query)).first() is not None
+
+    # ------------------------------------------------------------------------------------------- workspaces
+
+    async def workspace(self, workspace_id: uuid.UUID, *, for_update: bool = False) -> Workspace | None:
+        """A live workspace; ``for_update`` locks its row (PostgreSQL) so role changes are serialised."""
+        query = select(Workspace).where(Workspace.id == workspace_id, Workspace.deleted_at.is_(None))
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def search_public(self, needle: str, limit: int, key: Sequence[Any] | None) -> list[Workspace]:
+        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = select(Workspace).where(
+            Workspace.is_public.is_(True),
+            Workspace.deleted_at.is_(None),
+            Workspace.name_key.like(f"%{escaped}%", escape="\\"),
+        )
+        condition = after((Workspace.name_key, Workspace.id), key)
+        if condition is not None:
+            query = query.where(condition)
+        query = query.order_by(Workspace.name_key, Workspace.id).limit(limit + 1)
+        return list((await self.session.execute(query)).scalars())
+
+    async def owned_workspaces(self, user_id: uuid.UUID) -> list[Workspace]:
+        query = select(Workspace).where(Workspace.owner_id == user_id, Workspace.deleted_at.is_(None))
+        return list((await self.session.execute(query)).scalars())
+
+    # ---------------------------------------------------------------------------------------------- members
+
+    async def member(self, workspace_id: uuid.UUID, user_id: uuid.UUID) -> Member | None:
+        """The membership row, whether or not the user is deleted."""
+        return await self.session.get(Member, (workspace_id, user_id))
+
+    async def live_membership(self, workspace_id: uuid.UUID, user_id: uuid.UUID) -> Member | None:
+        """The membership of a live user in a live workspace."""
+        query = (
+            select(Member)
+            .join(Workspace, Workspace.id == Member.workspace_id)
+            .join(User, User.id == Member.user_id)
+            .where(
+                Member.workspace_id == workspace_id,
+                Member.user_id == user_id,
+                Workspace.deleted_at.is_(None),
+                User.deleted_at.is_(None),
+            )
+        )
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def members(
+        self,
+        workspace_id: uuid.UUID,
+        limit: int | None = None,
+        key: Sequence[Any] | None = None,
+        *,
+        user_ids: Sequence[uuid.UUID] | None = None,
+    ) -> list[tuple[Member, User, Profile | None]]:
+        """Live members (those among ``user_ids`` if given) with their workspace profile, oldest first."""
+        query = (
+            select(Member, User, Profile)
+            .join(User, User.id == Member.user_id)
+            .outerjoin(Profile, and_(Profile.user_id == Member.user_id, Profile.workspace_id == workspace_id))
+            .where(Member.workspace_id == workspace_id, User.deleted_at.is_(None))
+        )
+        if user_ids is not None:
+            query = query.where(Member.user_id.in_(set(user_ids)))
+        condition = after((Member.joined_at, Member.user_id), key)
+        if condition is not None:
+            query = query.where(condition)
+        query = query.order_by(Member.joined_at, Member.user_id)
+        if limit is not None:
+            query = query.limit(limit + 1)
+        return [(m, u, p) for m, u, p in (await self.session.execute(query)).all()]
+
+    async def role_holders(self, workspace_id: uuid.UUID, roles: Sequence[str]) -> list[uuid.UUID]:
+        """Ids of the live members having one of ``roles``."""
+        query = (
+            select(Member.user_id)
+            .join(User, User.id == Member.user_id)
+            .where(Member.workspace_id == workspace_id, Member.role.in_(roles), User.deleted_at.is_(None))
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def count_role(self, workspace_id: uuid.UUID, role: str) -> int:
+        # Deleted users count too: restoring an account must never push a workspace over its limit.
+        query = select(func.count()).select_from(Member).where(
+            Member.workspace_id == workspace_id, Member.role == role
+        )
+        return int((await self.session.execute(query)).scalar_one())
+
+    async def memberships_of(
+        self, user_id: uuid.UUID, limit: int | None = None, key: Sequence[Any] | None = None
+    ) -> list[tuple[Member, Workspace]]:
+        """The user's memberships of live workspaces, oldest first."""
+        query = (
+            select(Member, Workspace)
+            .join(Workspace, Workspace.id == Member.workspace_id)
+            .where(Member.user_id == user_id, Workspace.deleted_at.is_(None))
+        )
+        condition = after((Member.joined_at, Member.workspace_id), key)
+        if condition is not None:
+            query = query.where(condition)
+        query = query.order_by(Member.joined_at, Member.workspace_id)
+        if limit is not None:
+            query = query.limit(limit + 1)
+        return [(m, w) for m, w in (await self.session.execute(query)).all()]
+
+    # ------------------------------------------------------------------------------------------ invitations
+
+    async def invitation(self, workspace_id: uuid.UUID, invitation_id: uuid.UUID) -> Invitation | None:
+        query = select(Invitation).where(Invitation.id == invitation_id, Invitation.workspace_id == workspace_id)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def invitation_by_token(self, token_hash: str) -> Invitation | None:
+        query = select(Invitation).where(Invitation.token_hash == token_hash)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def pending_invitation(self, workspace_id: uuid.UUID, email: str) -> Invitation | None:
+        query = select(Invitation).where(
+            Invitation.workspace_id == workspace_id, Invitation.email == email, Invitation.status == "PENDING"
+        )
+        return (await self.session.execute(query)).scalars().first()
+
+    async def pending_invitations_for(self, email: str, now: dt.datetime) -> list[Invitation]:
+        """Unexpired pending invitations of an address to live workspaces, oldest first."""
+        query = (
+            select(Invitation)
+            .join(Workspace, Workspace.id == Invitation.workspace_id)
+            .where(
+                Invitation.email == email,
+                Invitation.status == "PENDING",
+                Invitation.expires_at > now,
+                Workspace.deleted_at.is_(None),
+            )
+            .order_by(Invitation.created_at, Invitation.id)
+        )
+        return list((await self.session.execute(query)).scalars())
+
+    async def pending_invitations(
+        self, workspace_id: uuid.UUID, now: dt.datetime, limit: int, key: Sequence[Any] | None
+    ) -> list[Invitation]:
+        query = select(Invitation).where(
+            Invitation.workspace_id == workspace_id, Invitation.status == "PENDING", Invitation.expires_at > now
+        )
+        condition = after((Invitation.created_at, Invitation.id), key)
+        if condition is not None:
+            query = query.where(condition)
+        query = query.order_by(Invitation.created_at, Invitation.id).limit(limit + 1)
+        return list((await self.session.execute(query)).scalars())
+
+    # ---------------------------------------------------------------------------------------- join requests
+
+    async def join_request(self, workspace_id: uuid.UUID, request_id: uuid.UUID) -> JoinRequest | None:
+        query = select(JoinRequest).where(JoinRequest.id == request_id, JoinRequest.workspace_id == workspace_id)
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def pending_join_request(self, workspace_id: uuid.UUID, user_id: uuid.UUID) -> JoinRequest | None:
+        query = select(JoinRequest).where(
+            JoinRequest.workspace_id == workspace_id,
+            JoinRequest.user_id == user_id,
+            JoinRequest.status == "PENDING",
+        )
+        return (await self.session.execute(query)).scalars().first()
+
+    async def join_requests(
+        self, workspace_id: uuid.UUID, status: str | None, limit: int, key: Sequence[Any] | None
+    ) -> list[tuple[JoinRequest, User]]:
+        query = (
+            select(JoinRequest, User)
+            .join(User, User.id == JoinRequest.user_id)
+            .where(JoinRequest.workspace_id == workspace_id, User.deleted_at.is_(None))
+        )
+        if status is not None:
+            query = query.where(JoinRequest.status == status)
+        condition = after((JoinRequest.created_at, JoinRequest.id), key)
+        if condition is not None:
+            query = query.where(condition)
+        query = query.order_by(JoinRequest.created_at, JoinRequest.id).limit(limit + 1)
+        return [(r, u) for r, u in (await self.session.execute(query)).all()]
+
+    # --------------------------------------------------------------------------------------------- profiles
+
+    async def profile(self, user_id: uuid.UUID, scope: uuid.UUID = DEFAULT_SCOPE) -> Profile | None:
+        return await self.session.get(Profile, (user_id, scope))
+
+    async def avatar_upload(self, key: str) -> AvatarUpload | None:
+        return await self.session.get(AvatarUpload, key)

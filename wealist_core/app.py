@@ -34,7 +34,7 @@ from wealist_core.http.problems import exception_handlers
 from wealist_core.http.routing import ApiRoute
 from wealist_core.observability import HostMiddleware, Metrics, configure_logging
 from wealist_core.plugins import PluginHost
-from wealist_core.ports import Resource
+from wealist_core.ports import EventBus
 from wealist_core.security import Principal
 from wealist_core.settings import Settings
 
@@ -61,6 +61,7 @@ class WealistState:
     routes: list[BaseRoute]
     openapi: dict[str, Any] | None = None
     health_checks: dict[str, Any] = field(default_factory=dict)
+    consumer_groups: list[str] = field(default_factory=list)  # plugins with event subscriptions
 
     async def authenticate(self, request: HTTPConnection) -> Principal | None:
         """Ask each ``wealist_authenticate`` implementation in turn; the first Principal wins."""
@@ -98,7 +99,7 @@ def create_app(
             route.authenticator = state.authenticate
     routes += _host_routes(state)
 
-    middleware = [Middleware(HostMiddleware, metrics=metrics)]
+    middleware = [Middleware(HostMiddleware, metrics=metrics, access_log_enabled=settings.access_log)]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -195,6 +196,12 @@ def _host_routes(state: WealistState) -> list[BaseRoute]:
 
     async def metrics(request: Request) -> Response:
         """Prometheus metrics of this process."""
+        for plugin in state.consumer_groups:
+            try:
+                lag = await asyncio.wait_for(state.container.eventbus(plugin).lag(plugin), timeout=1.0)
+            except Exception:  # a slow or failing bus must not break the scrape; readiness reports it
+                continue
+            state.metrics.event_lag.labels(plugin).set(lag)
         return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def openapi(request: Request) -> Response:
@@ -229,7 +236,7 @@ def _lifespan(state: WealistState) -> Any:
             stack.push_async_callback(container.close)
             await _migrate(host, container, settings)
             await _start_outbox_relays(host, container, stack)
-            await _start_consumers(host, container)
+            state.consumer_groups = await _start_consumers(host, container)
             for name, managers in host.per_plugin("wealist_lifespan", app=app).items():
                 for manager in managers:
                     await stack.enter_async_context(manager)
@@ -265,11 +272,19 @@ async def _start_outbox_relays(host: PluginHost, container: Container, stack: co
             continue
         relay = OutboxRelay(container.database(name), container.eventbus(name), name)
         await relay.start()
-        stack.push_async_callback(relay.close)
+        stack.push_async_callback(_stop_relay, relay)
 
 
-async def _start_consumers(host: PluginHost, container: Container) -> None:
-    buses: dict[int, Resource] = {}
+async def _stop_relay(relay: Any) -> None:
+    # Publish what is left before stopping, briefly: a row left behind is relayed at the next start anyway.
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(relay.drain(), timeout=2.0)
+    await relay.close()
+
+
+async def _start_consumers(host: PluginHost, container: Container) -> list[str]:
+    buses: dict[int, EventBus] = {}
+    groups: list[str] = []
     for name, pairs in host.per_plugin("wealist_register_subscriptions").items():
         if not pairs:
             continue
@@ -281,5 +296,7 @@ async def _start_consumers(host: PluginHost, container: Container) -> None:
         for event_type, handler in pairs:
             bus.subscribe(name, event_type, handler)
         buses[id(bus)] = bus
+        groups.append(name)
     for bus in buses.values():
-        await bus.start_consuming()  # type: ignore[attr-defined]
+        await bus.start_consuming()
+    return groups

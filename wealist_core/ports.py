@@ -12,6 +12,7 @@ readiness probe and ``close()`` releases everything. The host calls them from it
 from __future__ import annotations
 
 import abc
+import builtins
 import contextlib
 import datetime as dt
 import uuid
@@ -149,7 +150,7 @@ class KeyValue(Resource):
     async def srem(self, key: str, *members: str) -> int: ...
 
     @abc.abstractmethod
-    async def smembers(self, key: str) -> set[str]: ...
+    async def smembers(self, key: str) -> builtins.set[str]: ...
 
     @abc.abstractmethod
     async def sismember(self, key: str, member: str) -> bool: ...
@@ -276,6 +277,15 @@ class EventBus(Resource):
     @abc.abstractmethod
     async def start_consuming(self) -> None:
         """Start delivering events to the subscribed handlers in background tasks (stopped by ``close``)."""
+
+    @abc.abstractmethod
+    async def lag(self, group: str) -> int:
+        """Events of the group's subscriptions not yet handled: delivered but unacknowledged, plus not yet
+        delivered (across every process of the group)."""
+
+    @abc.abstractmethod
+    async def dead_letters(self, group: str, *, limit: int = 100) -> Sequence[Any]:
+        """Events the group gave up on after too many failed attempts, newest last."""
 
 
 # ------------------------------------------------------------------------------------------------ blob store

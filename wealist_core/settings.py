@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
+    access_log: bool = True  # one JSON line per request; turn off where the gateway already logs access
     environment: Literal["development", "production", "test"] = "development"
 
     # Per-plugin overrides, parsed from WEALIST_<PLUGIN>__<NAME> (see load()).

@@ -8,15 +8,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from wealist_plugins.auth.config import AuthSettings
+from wealist_plugins.auth.keys import KeyRing, KeyStore, SigningKey
+from wealist_plugins.auth.models import METADATA
+from wealist_plugins.auth.secretbox import SecretBox
+
 from wealist_core import ConfigurationError, ModelRegistration, PluginManifest, Settings
 from wealist_core._keys import ensure_secrets  # the CLI must seal keys with the server's secret key
 from wealist_core.container import Container
 from wealist_core.migrations import upgrade
 from wealist_core.plugins import PluginHost
-from wealist_plugins.auth.config import AuthSettings
-from wealist_plugins.auth.keys import KeyRing, KeyStore, SigningKey
-from wealist_plugins.auth.models import METADATA
-from wealist_plugins.auth.secretbox import SecretBox
 
 __all__ = ["MIGRATIONS", "RotationResult", "add_commands", "key_ring", "rotate_keys"]
 

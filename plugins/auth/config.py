@@ -109,7 +109,9 @@ def _providers(options: PluginSettings) -> tuple[OidcProviderConfig, ...]:
     try:
         data: Any = json.loads(raw)
     except ValueError as exc:
-        raise ConfigurationError(f"{setting} is not valid JSON ({exc}); give a JSON list of providers.") from None
+        raise ConfigurationError(
+            f"{setting} is not valid JSON ({exc}); give a JSON list of providers."
+        ) from None
     if not isinstance(data, list):
         raise ConfigurationError(f"{setting} must be a JSON list of providers, e.g. " + _PROVIDER_EXAMPLE)
     providers: list[OidcProviderConfig] = []
@@ -120,7 +122,9 @@ def _providers(options: PluginSettings) -> tuple[OidcProviderConfig, ...]:
         if not ident or not ident.replace("-", "").replace("_", "").isalnum():
             raise ConfigurationError(f"{setting}[{index}] needs an 'id' of letters, digits, '-' or '_'.")
         # The secret may come from its own variable, so it can live in a secret store apart from the list.
-        secret = item.get("clientSecret") or options.option(f"oidc_{ident.replace('-', '_')}_client_secret") or ""
+        secret = (
+            item.get("clientSecret") or options.option(f"oidc_{ident.replace('-', '_')}_client_secret") or ""
+        )
         missing = [key for key in ("issuer", "clientId") if not item.get(key)]
         if not secret:
             missing.append(f"clientSecret (or {_env(f'oidc_{ident}_client_secret')})")

@@ -19,6 +19,7 @@ import asyncio
 import base64
 import datetime as dt
 import hashlib
+import itertools
 import json
 import logging
 import time
@@ -30,10 +31,10 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import delete, select
-
-from wealist_core import ConfigurationError, Database
 from wealist_plugins.auth.models import SigningKeyRow, utc
 from wealist_plugins.auth.secretbox import SealedValueError, SecretBox
+
+from wealist_core import ConfigurationError, Database
 
 __all__ = ["ALGORITHM", "KeyRing", "KeyStore", "SigningKey", "load_static_keys"]
 
@@ -58,7 +59,9 @@ def _raw_public(key: Ed25519PublicKey) -> bytes:
 
 def thumbprint(key: Ed25519PublicKey) -> str:
     """The RFC 7638 thumbprint of the key's JWK: a stable key id, the same in every process."""
-    canonical = json.dumps({"crv": "Ed25519", "kty": "OKP", "x": _b64(_raw_public(key))}, separators=(",", ":"))
+    canonical = json.dumps(
+        {"crv": "Ed25519", "kty": "OKP", "x": _b64(_raw_public(key))}, separators=(",", ":")
+    )
     return _b64(hashlib.sha256(canonical.encode()).digest())
 
 
@@ -116,8 +119,8 @@ def load_static_keys(signing_key: str, verification_keys: str) -> list[SigningKe
     if not signing_key:
         if verification_keys:
             raise ConfigurationError(
-                "WEALIST_AUTH__VERIFICATION_KEYS is set but WEALIST_AUTH__SIGNING_KEY is not; set both, or neither "
-                "to keep keys in the auth database."
+                "WEALIST_AUTH__VERIFICATION_KEYS is set but WEALIST_AUTH__SIGNING_KEY is not; set both, or "
+                "neither to keep keys in the auth database."
             )
         return []
     setting = "WEALIST_AUTH__SIGNING_KEY"
@@ -125,7 +128,8 @@ def load_static_keys(signing_key: str, verification_keys: str) -> list[SigningKe
         private = serialization.load_pem_private_key(_pem_text(signing_key, setting), password=None)
     except (ValueError, TypeError) as exc:
         raise ConfigurationError(
-            f"{setting} cannot be read as an unencrypted PEM private key ({exc}); create one with `{_GENERATE_HINT}`."
+            f"{setting} cannot be read as an unencrypted PEM private key ({exc}); "
+            f"create one with `{_GENERATE_HINT}`."
         ) from None
     if not isinstance(private, Ed25519PrivateKey):
         raise ConfigurationError(
@@ -145,7 +149,9 @@ def load_static_keys(signing_key: str, verification_keys: str) -> list[SigningKe
             except (ValueError, TypeError) as exc:
                 raise ConfigurationError(f"{setting} holds a key that cannot be read ({exc}).") from None
             if not isinstance(loaded, Ed25519PublicKey):
-                raise ConfigurationError(f"{setting} holds a {type(loaded).__name__.lstrip('_')}, not an Ed25519 key.")
+                raise ConfigurationError(
+                    f"{setting} holds a {type(loaded).__name__.lstrip('_')}, not an Ed25519 key."
+                )
             keys.append(SigningKey(thumbprint(loaded), loaded))
     public = private.public_key()
     keys.append(SigningKey(thumbprint(public), public, private))
@@ -275,9 +281,7 @@ class KeyRing:
         now = self._clock()
         keys = self._keys
         out = [
-            key
-            for key, newer in zip(keys, keys[1:], strict=False)
-            if now < newer.created_at.timestamp() + self._keep
+            key for key, newer in itertools.pairwise(keys) if now < newer.created_at.timestamp() + self._keep
         ]
         if keys:
             out.append(keys[-1])
@@ -297,7 +301,8 @@ class KeyRing:
         if self._store is None or self.from_settings:
             raise ConfigurationError(
                 "Signing keys come from WEALIST_AUTH__SIGNING_KEY: rotate them there (move the old key to "
-                "WEALIST_AUTH__VERIFICATION_KEYS until its tokens expire), or unset it to keep keys in the database."
+                "WEALIST_AUTH__VERIFICATION_KEYS until its tokens expire), or unset it to keep keys in the "
+                "database."
             )
         await self.reload()
         key = SigningKey.generate(dt.datetime.fromtimestamp(self._clock(), dt.UTC))

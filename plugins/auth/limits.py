@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 
-from wealist_core import KeyValue, RateLimiter
 from wealist_plugins.auth.config import AuthSettings, RateLimit
+
+from wealist_core import KeyValue, RateLimiter
 
 __all__ = ["AuthLimits"]
 

@@ -20,14 +20,15 @@ from authlib.oauth2.auth import ClientAuth
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oidc.core import CodeIDToken
-
 from wealist_plugins.auth.config import OidcProviderConfig
 
 __all__ = ["OidcError", "OidcProvider", "OidcUser"]
 
 # Asymmetric algorithms only: with an HMAC algorithm the "key" would be the client secret, and "none" is
 # no signature at all.
-_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"})
+_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
 _METADATA_TTL = 3600.0
 _LEEWAY = 120
 
@@ -77,8 +78,12 @@ class OidcProvider:
                 url = f"{self.config.issuer}/.well-known/openid-configuration"
                 data = await self._get_json(url)
                 if str(data.get("issuer", "")).rstrip("/") != self.config.issuer:
-                    raise OidcError(f"{url} names the issuer {data.get('issuer')!r}, not {self.config.issuer!r}")
-                missing = [k for k in ("authorization_endpoint", "token_endpoint", "jwks_uri") if not data.get(k)]
+                    raise OidcError(
+                        f"{url} names the issuer {data.get('issuer')!r}, not {self.config.issuer!r}"
+                    )
+                missing = [
+                    k for k in ("authorization_endpoint", "token_endpoint", "jwks_uri") if not data.get(k)
+                ]
                 if missing:
                     raise OidcError(f"{url} lacks {', '.join(missing)}")
                 self._metadata, self._metadata_at, self._jwks = data, time.monotonic(), None
@@ -95,7 +100,9 @@ class OidcProvider:
             raise OidcError(f"{url} is not a JSON object")
         return data
 
-    async def authorization_url(self, *, redirect_uri: str, state: str, nonce: str, code_verifier: str) -> str:
+    async def authorization_url(
+        self, *, redirect_uri: str, state: str, nonce: str, code_verifier: str
+    ) -> str:
         endpoint = (await self.metadata())["authorization_endpoint"]
         url: str = prepare_grant_uri(
             endpoint,
@@ -143,7 +150,8 @@ class OidcProvider:
         if response.status_code != 200 or not isinstance(token, dict) or "error" in token:
             error = token.get("error") if isinstance(token, dict) else None
             raise OidcError(
-                f"the code exchange failed: {response.status_code} {error or ''}".strip(), code="OIDC_EXCHANGE_FAILED"
+                f"the code exchange failed: {response.status_code} {error or ''}".strip(),
+                code="OIDC_EXCHANGE_FAILED",
             )
         return token
 

@@ -26,14 +26,14 @@ from urllib.parse import urlencode
 from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
-
-from wealist_core import Conflict, KeyValue, NotFound, Unauthorized
 from wealist_plugins.auth.config import AuthSettings
 from wealist_plugins.auth.models import Account, Identity, now
 from wealist_plugins.auth.oidc import OidcError, OidcProvider, OidcUser
 from wealist_plugins.auth.repository import AuthRepository
 from wealist_plugins.auth.schemas import ProviderOut, TokenPair
 from wealist_plugins.auth.service import AuthService, Client
+
+from wealist_core import Conflict, KeyValue, NotFound, Unauthorized
 
 __all__ = ["STATE_COOKIE", "OidcFlow"]
 
@@ -52,7 +52,12 @@ class OidcFlow:
     """Runs the three steps above for every configured provider."""
 
     def __init__(
-        self, *, providers: dict[str, OidcProvider], kv: KeyValue, service: AuthService, settings: AuthSettings
+        self,
+        *,
+        providers: dict[str, OidcProvider],
+        kv: KeyValue,
+        service: AuthService,
+        settings: AuthSettings,
     ) -> None:
         self.providers = providers
         self._kv = kv
@@ -83,7 +88,10 @@ class OidcFlow:
         record = {"provider": provider.id, "nonce": nonce, "verifier": verifier, "browser": _digest(browser)}
         try:
             url = await provider.authorization_url(
-                redirect_uri=self._settings.callback_url(provider.id), state=state, nonce=nonce, code_verifier=verifier
+                redirect_uri=self._settings.callback_url(provider.id),
+                state=state,
+                nonce=nonce,
+                code_verifier=verifier,
             )
         except OidcError as exc:
             log.warning("OIDC login with %s failed: %s", provider.id, exc)
@@ -111,8 +119,10 @@ class OidcFlow:
             # A refusal signs nobody in, so it is reported even when the provider dropped the state.
             return self._to_app(error="OIDC_DENIED")
         browser = request.cookies.get(STATE_COOKIE, "")
-        if record is None or record.get("provider") != provider.id or not hmac.compare_digest(
-            _digest(browser), str(record.get("browser", ""))
+        if (
+            record is None
+            or record.get("provider") != provider.id
+            or not hmac.compare_digest(_digest(browser), str(record.get("browser", "")))
         ):
             return self._to_app(error="OIDC_STATE_INVALID")
         if not params.get("code"):
@@ -161,7 +171,9 @@ class OidcFlow:
             found = await service.directory.find_user_by_email(user.email)
             existing = found.user_id if found is not None else None
         if existing is not None and not user.email_verified:
-            raise OidcError("an unverified email cannot claim an existing account", code="OIDC_ACCOUNT_EXISTS")
+            raise OidcError(
+                "an unverified email cannot claim an existing account", code="OIDC_ACCOUNT_EXISTS"
+            )
         if existing is None:
             existing = uuid.uuid4()
             name = (user.name or user.email.partition("@")[0]).strip()[:100] or user.email
@@ -177,10 +189,15 @@ class OidcFlow:
             async with self._service.database.unit_of_work(plugin="auth") as uow:
                 repo = AuthRepository(uow.session)
                 if await repo.account(user_id) is None:
-                    await repo.add_account(Account(user_id=user_id, email=user.email or "", password_hash=None))
+                    await repo.add_account(
+                        Account(user_id=user_id, email=user.email or "", password_hash=None)
+                    )
                 await repo.add_identity(
                     Identity(
-                        provider=provider_id, subject=user.subject, user_id=user_id, email=user.email,
+                        provider=provider_id,
+                        subject=user.subject,
+                        user_id=user_id,
+                        email=user.email,
                         last_sign_in_at=now(),
                     )
                 )

@@ -10,9 +10,6 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
-
-from wealist_core import ModelRegistration, PluginManifest, Settings, hookimpl
-from wealist_core.container import Container
 from wealist_plugins.auth.cli import MIGRATIONS, add_commands, key_ring
 from wealist_plugins.auth.config import AuthSettings
 from wealist_plugins.auth.contract import TokenKeys
@@ -29,6 +26,9 @@ from wealist_plugins.auth.sessions import SessionStore
 from wealist_plugins.auth.tokens import TokenIssuer
 from wealist_plugins.auth.totp import Totp
 from wealist_plugins.user.contract import Directory
+
+from wealist_core import ModelRegistration, PluginManifest, Settings, hookimpl
+from wealist_core.container import Container
 
 __all__ = ["AuthPlugin"]
 
@@ -76,7 +76,9 @@ class AuthPlugin:
                 parallelism=config.argon2_parallelism,
             ),
             # A revoked session's access tokens are refused for as long as any of them can be alive.
-            sessions=SessionStore(kv, refresh_ttl=config.refresh_ttl, revocation_ttl=tokens.access_ttl + tokens.leeway),
+            sessions=SessionStore(
+                kv, refresh_ttl=config.refresh_ttl, revocation_ttl=tokens.access_ttl + tokens.leeway
+            ),
             issuer=TokenIssuer(self.keys, tokens),
             totp=Totp(config.totp_issuer),
             totp_box=SecretBox(settings.secret_key, "totp"),

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any, cast
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import CursorResult, Result, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-
 from wealist_plugins.auth.models import Account, Identity, RecoveryCode, now
 
 __all__ = ["AuthRepository"]
+
+
+def _changed_one(result: Result[Any]) -> bool:
+    """Whether a conditional UPDATE changed exactly one row (the condition held)."""
+    return cast("CursorResult[Any]", result).rowcount == 1
 
 
 class AuthRepository:
@@ -41,7 +46,7 @@ class AuthRepository:
             )
             .values(totp_last_step=step, updated_at=now())
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return _changed_one(result)
 
     # ------------------------------------------------------------------------------------- recovery codes
 
@@ -64,7 +69,7 @@ class AuthRepository:
             )
             .values(used_at=now())
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return _changed_one(result)
 
     async def unused_recovery_codes(self, user_id: uuid.UUID) -> int:
         count = await self.session.scalar(

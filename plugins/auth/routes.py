@@ -6,9 +6,6 @@ import uuid
 
 from starlette.requests import Request
 from starlette.responses import Response
-
-from wealist_core import Principal
-from wealist_core.http import ApiRoute, Page, render
 from wealist_plugins.auth.keys import KeyRing
 from wealist_plugins.auth.oidc_flow import OidcFlow
 from wealist_plugins.auth.schemas import (
@@ -28,14 +25,19 @@ from wealist_plugins.auth.schemas import (
 )
 from wealist_plugins.auth.service import AuthService, Client
 
+from wealist_core import Principal
+from wealist_core.http import ApiRoute, Page, render
+
 __all__ = ["auth_routes"]
 
 P = "/api/auth"
-_TAGS = ("auth",)
+TAGS = ("auth",)
 
 
 def _client(request: Request) -> Client:
-    return Client(ip=request.client.host if request.client else None, user_agent=request.headers.get("user-agent"))
+    return Client(
+        ip=request.client.host if request.client else None, user_agent=request.headers.get("user-agent")
+    )
 
 
 def auth_routes(service: AuthService, flow: OidcFlow, keys: KeyRing) -> list[ApiRoute]:
@@ -107,31 +109,96 @@ def auth_routes(service: AuthService, flow: OidcFlow, keys: KeyRing) -> list[Api
         response.headers["Cache-Control"] = "public, max-age=60"
         return response
 
-    public = {"auth": False, "tags": _TAGS}
-    private = {"tags": _TAGS}
     return [
-        ApiRoute(f"{P}/signup", signup, methods=["POST"], body=SignupRequest, response=TokenPair, status_code=201,
-                 errors=[409, 429], **public),
-        ApiRoute(f"{P}/login", login, methods=["POST"], body=LoginRequest, response=TokenPair, errors=[401, 429],
-                 **public),
-        ApiRoute(f"{P}/refresh", refresh, methods=["POST"], body=RefreshRequest, response=TokenPair,
-                 errors=[401, 429], **public),
-        ApiRoute(f"{P}/logout", logout, methods=["POST"], body=LogoutRequest, **private),
-        ApiRoute(f"{P}/logout-all", logout_all, methods=["POST"], **private),
-        ApiRoute(f"{P}/sessions", list_sessions, response=Page[SessionOut], **private),
-        ApiRoute(f"{P}/sessions/{{session_id}}", delete_session, methods=["DELETE"], errors=[404], **private),
-        ApiRoute(f"{P}/password", change_password, methods=["POST"], body=PasswordChangeRequest,
-                 errors=[403, 409, 429], **private),
-        ApiRoute(f"{P}/totp/enroll", totp_enroll, methods=["POST"], response=TotpEnrollment, errors=[409],
-                 **private),
-        ApiRoute(f"{P}/totp/confirm", totp_confirm, methods=["POST"], body=TotpCodeRequest, response=RecoveryCodes,
-                 errors=[403, 409, 429], **private),
-        ApiRoute(f"{P}/totp", totp_disable, methods=["DELETE"], body=TotpCodeRequest, errors=[403, 409, 429],
-                 **private),
-        ApiRoute(f"{P}/providers", providers, response=list[ProviderOut], **public),
-        ApiRoute(f"{P}/oidc/{{provider}}/login", oidc_login, status_code=302, errors=[404], **public),
-        ApiRoute(f"{P}/oidc/{{provider}}/callback", oidc_callback, status_code=302, errors=[404], **public),
-        ApiRoute(f"{P}/oidc/exchange", oidc_exchange, methods=["POST"], body=OidcExchangeRequest,
-                 response=TokenPair, errors=[401, 429], **public),
-        ApiRoute(f"{P}/.well-known/jwks.json", jwks, response=Jwks, **public),
+        ApiRoute(
+            f"{P}/signup",
+            signup,
+            methods=["POST"],
+            body=SignupRequest,
+            response=TokenPair,
+            status_code=201,
+            auth=False,
+            tags=TAGS,
+            errors=[409, 429],
+        ),
+        ApiRoute(
+            f"{P}/login",
+            login,
+            methods=["POST"],
+            body=LoginRequest,
+            response=TokenPair,
+            auth=False,
+            tags=TAGS,
+            errors=[401, 429],
+        ),
+        ApiRoute(
+            f"{P}/refresh",
+            refresh,
+            methods=["POST"],
+            body=RefreshRequest,
+            response=TokenPair,
+            auth=False,
+            tags=TAGS,
+            errors=[401, 429],
+        ),
+        ApiRoute(f"{P}/logout", logout, methods=["POST"], body=LogoutRequest, tags=TAGS),
+        ApiRoute(f"{P}/logout-all", logout_all, methods=["POST"], tags=TAGS),
+        ApiRoute(f"{P}/sessions", list_sessions, response=Page[SessionOut], tags=TAGS),
+        ApiRoute(f"{P}/sessions/{{session_id}}", delete_session, methods=["DELETE"], tags=TAGS, errors=[404]),
+        ApiRoute(
+            f"{P}/password",
+            change_password,
+            methods=["POST"],
+            body=PasswordChangeRequest,
+            tags=TAGS,
+            errors=[403, 409, 429],
+        ),
+        ApiRoute(
+            f"{P}/totp/enroll",
+            totp_enroll,
+            methods=["POST"],
+            response=TotpEnrollment,
+            tags=TAGS,
+            errors=[409],
+        ),
+        ApiRoute(
+            f"{P}/totp/confirm",
+            totp_confirm,
+            methods=["POST"],
+            body=TotpCodeRequest,
+            response=RecoveryCodes,
+            tags=TAGS,
+            errors=[403, 409, 429],
+        ),
+        ApiRoute(
+            f"{P}/totp",
+            totp_disable,
+            methods=["DELETE"],
+            body=TotpCodeRequest,
+            tags=TAGS,
+            errors=[403, 409, 429],
+        ),
+        ApiRoute(f"{P}/providers", providers, response=list[ProviderOut], auth=False, tags=TAGS),
+        ApiRoute(
+            f"{P}/oidc/{{provider}}/login", oidc_login, status_code=302, auth=False, tags=TAGS, errors=[404]
+        ),
+        ApiRoute(
+            f"{P}/oidc/{{provider}}/callback",
+            oidc_callback,
+            status_code=302,
+            auth=False,
+            tags=TAGS,
+            errors=[404],
+        ),
+        ApiRoute(
+            f"{P}/oidc/exchange",
+            oidc_exchange,
+            methods=["POST"],
+            body=OidcExchangeRequest,
+            response=TokenPair,
+            auth=False,
+            tags=TAGS,
+            errors=[401, 429],
+        ),
+        ApiRoute(f"{P}/.well-known/jwks.json", jwks, response=Jwks, auth=False, tags=TAGS),
     ]

@@ -78,7 +78,9 @@ class TotpEnrollment(ApiModel):
 
 
 class TotpCodeRequest(ApiModel):
-    code: str = Field(min_length=1, max_length=32, description="A TOTP code (or, where accepted, a recovery code).")
+    code: str = Field(
+        min_length=1, max_length=32, description="A TOTP code (or, where accepted, a recovery code)."
+    )
 
 
 class RecoveryCodes(ApiModel):

@@ -32,9 +32,9 @@ class SecretBox:
     def __init__(self, secret_key: str, purpose: str) -> None:
         if not secret_key:
             raise ValueError("a secret key is needed to seal secrets")
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=f"wealist-auth:{purpose}".encode()).derive(
-            secret_key.encode()
-        )
+        key = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=f"wealist-auth:{purpose}".encode()
+        ).derive(secret_key.encode())
         self._aead = AESGCM(key)
         self._mac_key = hashlib.sha256(b"mac:" + key).digest()
 

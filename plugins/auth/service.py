@@ -13,14 +13,13 @@ lock) open.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
-
-from wealist_core import Conflict, Database, Forbidden, NotFound, Principal, Unauthorized, ValidationProblem
 from wealist_plugins.auth.limits import AuthLimits
 from wealist_plugins.auth.models import Account, now, utc
 from wealist_plugins.auth.passwords import PasswordHasher, check_password, normalise_email, valid_email
@@ -32,6 +31,17 @@ from wealist_plugins.auth.tokens import TokenIssuer
 from wealist_plugins.auth.totp import Totp, is_totp_code, new_recovery_codes, normalise_recovery_code
 from wealist_plugins.auth.useragent import describe_device
 from wealist_plugins.user.contract import Directory, UserInfo
+
+from wealist_core import (
+    Conflict,
+    Database,
+    Forbidden,
+    NotFound,
+    Principal,
+    Unauthorized,
+    UnitOfWork,
+    ValidationProblem,
+)
 
 __all__ = ["ORPHAN_WINDOW", "AuthService", "Client"]
 
@@ -80,7 +90,7 @@ class AuthService:
         self._codes_box = codes_box
         self.limits = limits
 
-    def _uow(self):  # type: ignore[no-untyped-def]
+    def _uow(self) -> contextlib.AbstractAsyncContextManager[UnitOfWork]:
         return self.database.unit_of_work(plugin="auth")
 
     # -------------------------------------------------------------------------------------------- sessions
@@ -91,7 +101,9 @@ class AuthService:
             str(user_id), device=describe_device(client.user_agent), ip=client.ip, amr=amr
         )
         access = await self.issuer.issue(str(user_id), session_id, amr=amr)
-        return TokenPair(user_id=user_id, access_token=access.token, refresh_token=refresh, expires_in=access.expires_in)
+        return TokenPair(
+            user_id=user_id, access_token=access.token, refresh_token=refresh, expires_in=access.expires_in
+        )
 
     async def refresh(self, refresh_token: str, client: Client) -> TokenPair:
         await self.limits.refresh_ip(client.ip)
@@ -158,7 +170,9 @@ class AuthService:
         try:
             async with self._uow() as uow:
                 await AuthRepository(uow.session).add_account(
-                    Account(user_id=user_id, email=email, password_hash=password_hash, password_changed_at=now())
+                    Account(
+                        user_id=user_id, email=email, password_hash=password_hash, password_changed_at=now()
+                    )
                 )
         except IntegrityError:
             raise _email_taken() from None
@@ -179,7 +193,9 @@ class AuthService:
             existing = await self.directory.find_user_by_email(email)
             if existing is None or not await self._is_orphan(existing):
                 raise _email_taken() from None
-            log.warning("adopting user %s, left without credentials by an interrupted sign-up", existing.user_id)
+            log.warning(
+                "adopting user %s, left without credentials by an interrupted sign-up", existing.user_id
+            )
             return existing.user_id
         return user_id
 
@@ -249,8 +265,10 @@ class AuthService:
         if account is None:
             raise NotFound("You have no credentials here.", code="ACCOUNT_NOT_FOUND")
         if account.password_hash is None:
-            raise Conflict("This account signs in through an identity provider and has no password.",
-                           code="PASSWORD_NOT_SET")
+            raise Conflict(
+                "This account signs in through an identity provider and has no password.",
+                code="PASSWORD_NOT_SET",
+            )
         if not await self.hasher.verify(account.password_hash, current):
             raise Forbidden("The current password is wrong.", code="WRONG_PASSWORD")
         check_password(new, email=account.email, field="newPassword")

@@ -26,8 +26,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from wealist_core import KeyValue, Unauthorized
 from wealist_plugins.auth.tokens import blacklist_key, session_revoked_key
+
+from wealist_core import KeyValue, Unauthorized
 
 __all__ = ["RefreshResult", "SessionInfo", "SessionStore"]
 
@@ -118,7 +119,9 @@ class SessionStore:
                 "refresh token reused: session revoked",
                 extra={"user_id": user_id, "session_id": session_id, "ip": ip},
             )
-            raise Unauthorized("The refresh token was already used; the session has been revoked. Sign in again.")
+            raise Unauthorized(
+                "The refresh token was already used; the session has been revoked. Sign in again."
+            )
         new_token = secrets.token_urlsafe(32)
         info.current = _hash(new_token)
         info.last_used_at = _iso(self._clock())
@@ -190,4 +193,6 @@ class SessionStore:
         return SessionInfo(**json.loads(raw))
 
     async def _save(self, info: SessionInfo) -> None:
-        await self._kv.set(self._session_key(info.user_id, info.session_id), json.dumps(asdict(info)), ttl=self._ttl)
+        await self._kv.set(
+            self._session_key(info.user_id, info.session_id), json.dumps(asdict(info)), ttl=self._ttl
+        )

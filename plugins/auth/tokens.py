@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-
-from wealist_core import KeyValue, Principal, ServiceUnavailable, Unauthorized
 from wealist_plugins.auth.config import TokenSettings
 from wealist_plugins.auth.keys import ALGORITHM, KeyRing
+
+from wealist_core import KeyValue, Principal, ServiceUnavailable, Unauthorized
 
 __all__ = [
     "AccessTokenVerifier",
@@ -59,7 +59,9 @@ class IssuedToken:
 class TokenIssuer:
     """Signs access tokens with the key ring's current key."""
 
-    def __init__(self, keys: KeyRing, settings: TokenSettings, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, keys: KeyRing, settings: TokenSettings, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self._keys = keys
         self._settings = settings
         self._clock = clock

@@ -71,4 +71,3 @@ class Totp:
     def code_at(self, secret: str, timestamp: float) -> str:
         """The code of ``timestamp`` (what an authenticator app would show then)."""
         return pyotp.TOTP(secret).at(int(timestamp))
-

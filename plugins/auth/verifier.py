@@ -19,12 +19,12 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection
-
-from wealist_core import KeyValue, PluginManifest, Principal, Settings, Unauthorized, hookimpl
-from wealist_core.container import Container
 from wealist_plugins.auth.config import TokenSettings
 from wealist_plugins.auth.contract import TokenKeys
 from wealist_plugins.auth.tokens import AccessTokenVerifier, JwksCache
+
+from wealist_core import KeyValue, PluginManifest, Principal, Settings, Unauthorized, hookimpl
+from wealist_core.container import Container
 
 __all__ = ["JWKS_PATH", "TokenVerifierPlugin"]
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 import uuid
 
 from email_validator import EmailNotValidError, validate_email
-
-from wealist_core import Forbidden, NotFound, Principal, Unauthorized, ValidationProblem
 from wealist_plugins.user.contract import Role
 from wealist_plugins.user.models import Member, User, Workspace
 from wealist_plugins.user.repository import UserRepository
 
+from wealist_core import Forbidden, NotFound, Principal, Unauthorized, ValidationProblem
+
 __all__ = [
     "MANAGERS",
     "actor",
+    "check_actor",
     "normalise_email",
     "require_inviter",
     "require_manager",
@@ -43,7 +44,11 @@ def user_id_of(principal: Principal) -> uuid.UUID:
 
 async def actor(repo: UserRepository, user_id: uuid.UUID) -> User:
     """The live user making the request."""
-    user = await repo.user(user_id)
+    return check_actor(await repo.user(user_id))
+
+
+def check_actor(user: User | None) -> User:
+    """``user`` when it is a live account; 401 when there is none, 403 when it is deleted."""
     if user is None:
         raise Unauthorized("This account does not exist (any more).", code="UNKNOWN_USER")
     if user.deleted_at is not None:

@@ -82,7 +82,9 @@ class Directory(Protocol):
         """The user's memberships in live workspaces."""
         ...
 
-    async def member_profiles(self, workspace_id: uuid.UUID, user_ids: list[uuid.UUID]) -> list[MemberProfile]:
+    async def member_profiles(
+        self, workspace_id: uuid.UUID, user_ids: list[uuid.UUID]
+    ) -> list[MemberProfile]:
         """The workspace profiles of those among ``user_ids`` who are members of the live workspace, in no
         particular order (for showing authors, assignees and participants)."""
         ...

@@ -45,7 +45,9 @@ class DemoError(Exception):
 
 def add_command(cli: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = cli.add_parser("demo", help="create a demo workspace with a few users and print how to sign in")
-    parser.add_argument("--if-empty", action="store_true", help="do nothing when the demo user exists already")
+    parser.add_argument(
+        "--if-empty", action="store_true", help="do nothing when the demo user exists already"
+    )
     parser.add_argument("--password", help="the demo users' password (default: a random one, printed)")
     parser.set_defaults(func=_command)
 
@@ -131,7 +133,9 @@ async def _seed(client: httpx.AsyncClient, password: str) -> bool:
     for user, headers in ((OWNER, owner), *((u, tokens[u.email]) for u in TEAMMATES if u.email in tokens)):
         _expect(
             await client.patch(
-                "/api/profiles/me", params={"workspaceId": workspace_id}, headers=headers,
+                "/api/profiles/me",
+                params={"workspaceId": workspace_id},
+                headers=headers,
                 json={"nickname": user.nickname},
             ),
             200,
@@ -146,7 +150,11 @@ def _expect(answer: httpx.Response, status: int, step: str) -> Any:
             detail = answer.json().get("detail", answer.text)
         except ValueError:
             detail = answer.text
-        hint = " (is the auth plugin installed and running in this process?)" if answer.status_code == 404 else ""
+        hint = (
+            " (is the auth plugin installed and running in this process?)"
+            if answer.status_code == 404
+            else ""
+        )
         raise DemoError(f"{step} answered {answer.status_code}: {detail}{hint}")
     return answer.json()
 

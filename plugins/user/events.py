@@ -3,18 +3,21 @@
 Payloads are camelCase JSON with ids as strings, and carry the names a notification needs (workspace
 name, actor name), so a consumer can write "Ada added you to Apollo" without calling back.
 
-- ``user.member_added``          ``workspaceId, workspaceName, userId, userName, role, actorId, actorName, via``
-                                  (``via``: ``CREATED``, ``INVITATION``, ``JOIN_REQUEST``)
-- ``user.member_removed``        ``workspaceId, workspaceName, userId, userName, actorId, actorName, reason``
-                                  (``reason``: ``REMOVED``, ``LEFT``)
-- ``user.member_role_changed``   ``workspaceId, workspaceName, userId, userName, role, previousRole, actorId, actorName``
-- ``user.invitation_sent``       ``workspaceId, workspaceName, invitationId, email, role, actorId, actorName``
-- ``user.join_request_created``  ``workspaceId, workspaceName, requestId, userId, userName, status, adminIds``
-                                  (``adminIds``: the owner and admins, who may decide it)
-- ``user.join_request_decided``  ``workspaceId, workspaceName, requestId, userId, userName, status, actorId, actorName``
-- ``user.workspace_deleted``     ``workspaceId, workspaceName, actorId``
-- ``user.user_deleted``          ``userId`` (auth revokes the user's sessions)
-- ``user.user_restored``         ``userId``
+- ``user.member_added``: workspaceId, workspaceName, userId, userName, role, actorId, actorName, via
+  (``CREATED``, ``INVITATION``, ``JOIN_REQUEST``)
+- ``user.member_removed``: workspaceId, workspaceName, userId, userName, role, actorId, actorName, reason
+  (``REMOVED``, ``LEFT``)
+- ``user.member_role_changed``: workspaceId, workspaceName, userId, userName, role, previousRole, actorId,
+  actorName (a transfer of ownership sends two: the new owner's and the old owner's)
+- ``user.invitation_sent``: workspaceId, workspaceName, invitationId, email, role, actorId, actorName (an
+  address without an account; an existing user is added at once: ``member_added`` with via INVITATION)
+- ``user.join_request_created``: workspaceId, workspaceName, requestId, userId, userName, status, adminIds
+  (the owner and admins, who may decide it)
+- ``user.join_request_decided``: workspaceId, workspaceName, requestId, userId, userName, status, actorId,
+  actorName
+- ``user.workspace_deleted``: workspaceId, workspaceName, actorId
+- ``user.user_deleted``: userId (the account is hidden until restored; auth may revoke its sessions)
+- ``user.user_restored``: userId
 """
 
 from __future__ import annotations

@@ -15,8 +15,6 @@ import logging
 import secrets
 import uuid
 
-from wealist_core import Conflict, Database, Forbidden, MailMessage, Mailer, NotFound
-from wealist_core.http import Page
 from wealist_plugins.user import events
 from wealist_plugins.user.access import actor, normalise_email, require_inviter, require_member
 from wealist_plugins.user.contract import Role
@@ -28,6 +26,9 @@ from wealist_plugins.user.repository import UserRepository
 from wealist_plugins.user.schemas import AcceptResult, InvitationOut, InviteIn, InviteResult, InviteStatus
 from wealist_plugins.user.service import PLUGIN, Clock
 from wealist_plugins.user.workspaces import workspace_out
+
+from wealist_core import Conflict, Database, Forbidden, Mailer, MailMessage, NotFound
+from wealist_core.http import Page
 
 __all__ = ["InvitationService", "hash_token"]
 
@@ -70,11 +71,15 @@ class InvitationService:
             workspace, mine = await require_member(repo, workspace_id, user_id, for_update=True)
             require_inviter(workspace, mine.role)
             if role is Role.OWNER:
-                raise Forbidden("OWNER is never assigned: transfer the ownership instead.", code="OWNER_NOT_ASSIGNABLE")
+                raise Forbidden(
+                    "OWNER is never assigned: transfer the ownership instead.", code="OWNER_NOT_ASSIGNABLE"
+                )
             if role is Role.ADMIN and mine.role == Role.MEMBER:
                 raise Forbidden("Only the owner and admins may invite admins.", code="ROLE_REQUIRED")
             if role is Role.ADMIN and await admin_limit_reached(repo, workspace, self.options.max_admins):
-                raise Conflict(f"A workspace has at most {self.options.max_admins} admins.", code="ADMIN_LIMIT")
+                raise Conflict(
+                    f"A workspace has at most {self.options.max_admins} admins.", code="ADMIN_LIMIT"
+                )
             existing = await repo.user_by_email(email)
             if existing is not None:
                 if await repo.member(workspace_id, existing.id) is not None:
@@ -116,7 +121,9 @@ class InvitationService:
         await repo.flush()
         return invitation
 
-    async def _send(self, email: str, token: str, workspace: str, inviter: str, expires_at: dt.datetime) -> bool:
+    async def _send(
+        self, email: str, token: str, workspace: str, inviter: str, expires_at: dt.datetime
+    ) -> bool:
         link = f"{self.options.public_url}/invite/{token}"
         text = (
             f"{inviter} invited you to the workspace {workspace} on Wealist.\n\n"
@@ -124,7 +131,9 @@ class InvitationService:
             f"The link works until {expires_at:%Y-%m-%d %H:%M} UTC. If you did not expect this invitation, "
             "ignore this message."
         )
-        message = MailMessage(to=[email], subject=f"{inviter} invited you to {workspace} on Wealist", text=text)
+        message = MailMessage(
+            to=[email], subject=f"{inviter} invited you to {workspace} on Wealist", text=text
+        )
         try:
             await self.mailer.send(message)
         except Exception:
@@ -133,7 +142,9 @@ class InvitationService:
             return False
         return True
 
-    async def list(self, user_id: uuid.UUID, workspace_id: uuid.UUID, query: PageQuery) -> Page[InvitationOut]:
+    async def list(
+        self, user_id: uuid.UUID, workspace_id: uuid.UUID, query: PageQuery
+    ) -> Page[InvitationOut]:
         key = decode_cursor(query.cursor, (dt.datetime, uuid.UUID))
         async with self.database.unit_of_work() as uow:
             repo = UserRepository(uow.session)
@@ -156,7 +167,9 @@ class InvitationService:
             invitation.status, invitation.decided_at = "REVOKED", self.clock()
 
     async def accept(self, user_id: uuid.UUID, token: str) -> AcceptResult:
-        gone = NotFound("This invitation link is unknown, used, revoked or expired.", code="INVITATION_NOT_FOUND")
+        gone = NotFound(
+            "This invitation link is unknown, used, revoked or expired.", code="INVITATION_NOT_FOUND"
+        )
         async with self.database.unit_of_work(plugin=PLUGIN) as uow:
             repo = UserRepository(uow.session)
             me = await actor(repo, user_id)
@@ -176,7 +189,13 @@ class InvitationService:
                 if role is Role.ADMIN and await admin_limit_reached(repo, workspace, self.options.max_admins):
                     role = Role.MEMBER
                 inviter = await repo.user(invitation.invited_by)
-                member = await add_member(uow, repo, workspace, me, role, actor=inviter or me, via="INVITATION")
+                member = await add_member(
+                    uow, repo, workspace, me, role, actor=inviter or me, via="INVITATION"
+                )
             if invitation.status == "PENDING":
-                invitation.status, invitation.accepted_by, invitation.decided_at = "ACCEPTED", me.id, self.clock()
+                invitation.status, invitation.accepted_by, invitation.decided_at = (
+                    "ACCEPTED",
+                    me.id,
+                    self.clock(),
+                )
             return AcceptResult(workspace=workspace_out(workspace, member.role), already_member=already)

@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from wealist_core import Conflict, Database, NotFound
-from wealist_core.http import Page
 from wealist_plugins.user import events
 from wealist_plugins.user.access import MANAGERS, actor, require_manager, require_member, workspace_not_found
 from wealist_plugins.user.contract import Role
@@ -17,6 +15,9 @@ from wealist_plugins.user.pagination import decode_cursor, split_page
 from wealist_plugins.user.repository import UserRepository
 from wealist_plugins.user.schemas import JoinRequestIn, JoinRequestOut, JoinRequestQuery, JoinStatus
 from wealist_plugins.user.service import PLUGIN, Clock
+
+from wealist_core import Conflict, Database, NotFound
+from wealist_core.http import Page
 
 __all__ = ["JoinRequestService"]
 
@@ -42,7 +43,9 @@ class JoinRequestService:
         self.database = database
         self.clock = clock
 
-    async def create(self, user_id: uuid.UUID, workspace_id: uuid.UUID, body: JoinRequestIn) -> JoinRequestOut:
+    async def create(
+        self, user_id: uuid.UUID, workspace_id: uuid.UUID, body: JoinRequestIn
+    ) -> JoinRequestOut:
         async with self.database.unit_of_work(plugin=PLUGIN) as uow:
             repo = UserRepository(uow.session)
             me = await actor(repo, user_id)
@@ -57,7 +60,11 @@ class JoinRequestService:
                 raise Conflict("You have asked to join this workspace already.", code="JOIN_REQUEST_PENDING")
             now = self.clock()
             request = JoinRequest(
-                id=uuid.uuid4(), workspace_id=workspace_id, user_id=user_id, message=body.message, created_at=now
+                id=uuid.uuid4(),
+                workspace_id=workspace_id,
+                user_id=user_id,
+                message=body.message,
+                created_at=now,
             )
             if workspace.requires_approval:
                 request.status = JoinStatus.PENDING.value
@@ -107,13 +114,19 @@ class JoinRequestService:
             request = await repo.join_request(workspace_id, request_id)
             requester = await repo.user(request.user_id) if request is not None else None
             if request is None or requester is None:
-                raise NotFound(f"No join request {request_id} in this workspace.", code="JOIN_REQUEST_NOT_FOUND")
+                raise NotFound(
+                    f"No join request {request_id} in this workspace.", code="JOIN_REQUEST_NOT_FOUND"
+                )
             if request.status != JoinStatus.PENDING:
                 raise Conflict(f"This request was {request.status.lower()} already.", code="ALREADY_DECIDED")
             request.status = (JoinStatus.APPROVED if approve else JoinStatus.REJECTED).value
             request.decided_at, request.decided_by = self.clock(), me.id
             # A requester who joined meanwhile (through an invitation) is simply approved.
-            if approve and requester.deleted_at is None and await repo.member(workspace_id, requester.id) is None:
+            if (
+                approve
+                and requester.deleted_at is None
+                and await repo.member(workspace_id, requester.id) is None
+            ):
                 await add_member(uow, repo, workspace, requester, Role.MEMBER, actor=me, via="JOIN_REQUEST")
             uow.emit(
                 events.JOIN_REQUEST_DECIDED,

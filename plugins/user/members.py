@@ -10,8 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from wealist_core import Conflict, Database, Forbidden, NotFound
-from wealist_core.http import Page
 from wealist_plugins.user import events
 from wealist_plugins.user.access import actor, require_manager, require_member
 from wealist_plugins.user.avatars import AvatarUrls
@@ -23,6 +21,9 @@ from wealist_plugins.user.pagination import PageQuery, decode_cursor, split_page
 from wealist_plugins.user.repository import UserRepository
 from wealist_plugins.user.schemas import MemberOut
 from wealist_plugins.user.service import PLUGIN, Clock
+
+from wealist_core import Conflict, Database, Forbidden, NotFound
+from wealist_core.http import Page
 
 __all__ = ["MemberService"]
 
@@ -71,14 +72,17 @@ class MemberService:
             workspace, mine = await require_member(repo, workspace_id, user_id, for_update=True)
             require_manager(mine, "change roles")
             if role is Role.OWNER:
-                raise Forbidden("OWNER is never assigned: transfer the ownership instead.", code="OWNER_NOT_ASSIGNABLE")
+                raise Forbidden(
+                    "OWNER is never assigned: transfer the ownership instead.", code="OWNER_NOT_ASSIGNABLE"
+                )
             target = await repo.live_membership(workspace_id, target_id)
             user = await repo.user(target_id)
             if target is None or user is None:
                 raise _member_not_found(target_id)
             if target.role == Role.OWNER:
                 raise Conflict(
-                    "The owner's role cannot change; the owner may transfer the ownership.", code="OWNER_ROLE_FIXED"
+                    "The owner's role cannot change; the owner may transfer the ownership.",
+                    code="OWNER_ROLE_FIXED",
                 )
             if mine.role == Role.ADMIN and target.role == Role.ADMIN and target_id != user_id:
                 raise Forbidden("Only the owner may change another admin's role.", code="OWNER_REQUIRED")
@@ -116,7 +120,8 @@ class MemberService:
             if leaving:
                 if mine.role == Role.OWNER:
                     raise Conflict(
-                        "The owner cannot leave: transfer the ownership to a member first.", code="OWNER_CANNOT_LEAVE"
+                        "The owner cannot leave: transfer the ownership to a member first.",
+                        code="OWNER_CANNOT_LEAVE",
                     )
                 target, user = mine, me
             else:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Literal
 
 from sqlalchemy.exc import IntegrityError
-
-from wealist_core import Conflict, UnitOfWork
 from wealist_plugins.user import events
 from wealist_plugins.user.contract import Role
 from wealist_plugins.user.models import DEFAULT_SCOPE, Member, Profile, User, Workspace, utcnow
 from wealist_plugins.user.repository import UserRepository
+
+from wealist_core import Conflict, UnitOfWork
 
 __all__ = ["Via", "add_member", "admin_limit_reached", "already_member"]
 
@@ -50,7 +50,10 @@ async def add_member(
     if await repo.profile(user.id, workspace.id) is None:
         repo.add(
             Profile(
-                user_id=user.id, workspace_id=workspace.id, nickname=default.nickname, avatar_key=default.avatar_key
+                user_id=user.id,
+                workspace_id=workspace.id,
+                nickname=default.nickname,
+                avatar_key=default.avatar_key,
             )
         )
     if user.default_workspace_id is None:

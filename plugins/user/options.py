@@ -28,8 +28,14 @@ class UserOptions:
     def from_settings(cls, settings: Settings) -> UserOptions:
         own = settings.for_plugin("user")
         values: dict[str, int] = {}
-        for name in ("max_admins", "invitation_ttl_days", "restore_grace_days", "avatar_max_bytes",
-                     "avatar_upload_ttl", "avatar_url_ttl"):
+        for name in (
+            "max_admins",
+            "invitation_ttl_days",
+            "restore_grace_days",
+            "avatar_max_bytes",
+            "avatar_upload_ttl",
+            "avatar_url_ttl",
+        ):
             raw = own.option(name)
             if raw is None:
                 continue

@@ -46,7 +46,7 @@ def encode_cursor(values: Sequence[Any]) -> str:
 
 
 def decode_cursor(cursor: str | None, kinds: Sequence[type]) -> tuple[Any, ...] | None:
-    """The key a cursor carries, each part converted to ``kinds`` (``uuid.UUID``, ``dt.datetime``, ``str``)."""
+    """The key a cursor carries, each part converted to its kind (``uuid.UUID``, ``dt.datetime``, ``str``)."""
     if cursor is None:
         return None
     try:
@@ -75,7 +75,9 @@ def decode_cursor(cursor: str | None, kinds: Sequence[type]) -> tuple[Any, ...] 
         ) from None
 
 
-def split_page(rows: Sequence[T], limit: int, key: Callable[[T], Sequence[Any]]) -> tuple[list[T], str | None]:
+def split_page(
+    rows: Sequence[T], limit: int, key: Callable[[T], Sequence[Any]]
+) -> tuple[list[T], str | None]:
     """``rows`` fetched with ``limit + 1``: the page, and the cursor of the next one (None at the end)."""
     if len(rows) <= limit:
         return list(rows), None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from wealist_core import BlobStore, Database, NotFound, PayloadTooLarge, ValidationProblem
 from wealist_plugins.user.access import actor, require_member
 from wealist_plugins.user.avatars import AvatarUrls
 from wealist_plugins.user.models import DEFAULT_SCOPE, AvatarUpload, Profile, User, utcnow
@@ -18,6 +17,8 @@ from wealist_plugins.user.options import AVATAR_TYPES, UserOptions
 from wealist_plugins.user.repository import UserRepository
 from wealist_plugins.user.schemas import AvatarUploadIn, AvatarUploadOut, ProfileOut, ProfilePatch
 from wealist_plugins.user.service import PLUGIN, Clock
+
+from wealist_core import BlobStore, Database, NotFound, PayloadTooLarge, ValidationProblem
 
 __all__ = ["ProfileService"]
 
@@ -50,7 +51,9 @@ class ProfileService:
         self.avatars = avatars
         self.clock = clock
 
-    async def _scope(self, repo: UserRepository, user_id: uuid.UUID, workspace_id: uuid.UUID | None) -> uuid.UUID:
+    async def _scope(
+        self, repo: UserRepository, user_id: uuid.UUID, workspace_id: uuid.UUID | None
+    ) -> uuid.UUID:
         """The profile's scope, after checking that the user belongs to the workspace (404 otherwise)."""
         if workspace_id is None:
             return DEFAULT_SCOPE
@@ -107,7 +110,9 @@ class ProfileService:
             await repo.flush()
         return await self._out(profile)
 
-    async def _check_avatar(self, repo: UserRepository, user_id: uuid.UUID, scope: uuid.UUID, key: str) -> None:
+    async def _check_avatar(
+        self, repo: UserRepository, user_id: uuid.UUID, scope: uuid.UUID, key: str
+    ) -> None:
         upload = await repo.avatar_upload(key)
         if upload is None or upload.user_id != user_id or upload.workspace_id != scope:
             raise _invalid("body.avatarKey", "not a key issued to you for this profile", "AVATAR_KEY_UNKNOWN")
@@ -116,7 +121,9 @@ class ProfileService:
             raise _invalid("body.avatarKey", "nothing was uploaded under this key yet", "AVATAR_NOT_UPLOADED")
         # The store enforced these at upload time; an S3-compatible store may not, so check what arrived.
         if _media_type(info.content_type) not in AVATAR_TYPES or info.size > self.options.avatar_max_bytes:
-            raise _invalid("body.avatarKey", "the uploaded file is not an image of at most 20 MB", "AVATAR_INVALID")
+            raise _invalid(
+                "body.avatarKey", "the uploaded file is not an image of at most 20 MB", "AVATAR_INVALID"
+            )
 
     async def create_upload(self, user_id: uuid.UUID, body: AvatarUploadIn) -> AvatarUploadOut:
         content_type = _media_type(body.content_type)
@@ -138,7 +145,9 @@ class ProfileService:
             scope = await self._scope(repo, user_id, body.workspace_id)
             key = f"user/avatars/{user_id.hex}/{scope.hex}/{uuid.uuid4().hex}{extension}"
             ttl = self.options.avatar_upload_ttl
-            signed = await self.blobs.presign_put(key, content_type=content_type, max_size=body.size, expires_in=ttl)
+            signed = await self.blobs.presign_put(
+                key, content_type=content_type, max_size=body.size, expires_in=ttl
+            )
             now = self.clock()
             repo.add(
                 AvatarUpload(
@@ -152,7 +161,10 @@ class ProfileService:
                 )
             )
         return AvatarUploadOut(
-            upload_url=signed.url, method=signed.method, headers=dict(signed.headers), key=key,
+            upload_url=signed.url,
+            method=signed.method,
+            headers=dict(signed.headers),
+            key=key,
             expires_at=signed.expires_at,
         )
 

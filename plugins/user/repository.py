@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
-
 from wealist_plugins.user.models import (
     DEFAULT_SCOPE,
     AvatarUpload,
@@ -60,6 +59,18 @@ class UserRepository:
 
     async def user(self, user_id: uuid.UUID) -> User | None:
         return await self.session.get(User, user_id)
+
+    async def user_with_default(self, user_id: uuid.UUID) -> tuple[User, uuid.UUID | None] | None:
+        """The user, and their default workspace if they still belong to it and it is live (one query:
+        this serves every ``GET /api/users/me``)."""
+        query = (
+            select(User, Workspace.id)
+            .outerjoin(Member, and_(Member.user_id == User.id, Member.workspace_id == User.default_workspace_id))
+            .outerjoin(Workspace, and_(Workspace.id == Member.workspace_id, Workspace.deleted_at.is_(None)))
+            .where(User.id == user_id)
+        )
+        row = (await self.session.execute(query)).first()
+        return (row[0], row[1]) if row is not None else None
 
     async def user_by_email(self, email: str) -> User | None:
         return (await self.session.execute(select(User).where(User.email == email))).scalar_one_or_none()
@@ -164,8 +175,10 @@ class UserRepository:
 
     async def count_role(self, workspace_id: uuid.UUID, role: str) -> int:
         # Deleted users count too: restoring an account must never push a workspace over its limit.
-        query = select(func.count()).select_from(Member).where(
-            Member.workspace_id == workspace_id, Member.role == role
+        query = (
+            select(func.count())
+            .select_from(Member)
+            .where(Member.workspace_id == workspace_id, Member.role == role)
         )
         return int((await self.session.execute(query)).scalar_one())
 
@@ -189,7 +202,9 @@ class UserRepository:
     # ------------------------------------------------------------------------------------------ invitations
 
     async def invitation(self, workspace_id: uuid.UUID, invitation_id: uuid.UUID) -> Invitation | None:
-        query = select(Invitation).where(Invitation.id == invitation_id, Invitation.workspace_id == workspace_id)
+        query = select(Invitation).where(
+            Invitation.id == invitation_id, Invitation.workspace_id == workspace_id
+        )
         return (await self.session.execute(query)).scalar_one_or_none()
 
     async def invitation_by_token(self, token_hash: str) -> Invitation | None:
@@ -221,7 +236,9 @@ class UserRepository:
         self, workspace_id: uuid.UUID, now: dt.datetime, limit: int, key: Sequence[Any] | None
     ) -> list[Invitation]:
         query = select(Invitation).where(
-            Invitation.workspace_id == workspace_id, Invitation.status == "PENDING", Invitation.expires_at > now
+            Invitation.workspace_id == workspace_id,
+            Invitation.status == "PENDING",
+            Invitation.expires_at > now,
         )
         condition = after((Invitation.created_at, Invitation.id), key)
         if condition is not None:
@@ -232,7 +249,9 @@ class UserRepository:
     # ---------------------------------------------------------------------------------------- join requests
 
     async def join_request(self, workspace_id: uuid.UUID, request_id: uuid.UUID) -> JoinRequest | None:
-        query = select(JoinRequest).where(JoinRequest.id == request_id, JoinRequest.workspace_id == workspace_id)
+        query = select(JoinRequest).where(
+            JoinRequest.id == request_id, JoinRequest.workspace_id == workspace_id
+        )
         return (await self.session.execute(query)).scalar_one_or_none()
 
     async def pending_join_request(self, workspace_id: uuid.UUID, user_id: uuid.UUID) -> JoinRequest | None:

@@ -8,10 +8,10 @@ from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, EmailStr, StringConstraints
-
-from wealist_core.http import ApiModel, Field, Page
 from wealist_plugins.user.contract import Role
 from wealist_plugins.user.pagination import PageQuery
+
+from wealist_core.http import ApiModel, Field, Page
 
 __all__ = [
     "AcceptResult",
@@ -55,7 +55,9 @@ def _not_owner(role: Role) -> Role:
 
 
 #: ``ADMIN`` or ``MEMBER``: the roles an invitation or a role change may give.
-AssignableRole = Annotated[Role, AfterValidator(_not_owner), Field(json_schema_extra={"enum": ["ADMIN", "MEMBER"]})]
+AssignableRole = Annotated[
+    Role, AfterValidator(_not_owner), Field(json_schema_extra={"enum": ["ADMIN", "MEMBER"]})
+]
 
 
 # ------------------------------------------------------------------------------------------------------ users
@@ -224,7 +226,9 @@ class JoinRequestOut(ApiModel):
 
 
 class JoinRequestQuery(PageQuery):
-    status: JoinStatus | Literal["ALL"] = Field(default=JoinStatus.PENDING, description="Which requests to list.")
+    status: JoinStatus | Literal["ALL"] = Field(
+        default=JoinStatus.PENDING, description="Which requests to list."
+    )
 
 
 # --------------------------------------------------------------------------------------------------- profiles

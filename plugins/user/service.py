@@ -12,10 +12,8 @@ import uuid
 from collections.abc import Callable
 
 from sqlalchemy.exc import IntegrityError
-
-from wealist_core import Conflict, Database, NotFound, ValidationProblem
 from wealist_plugins.user import events
-from wealist_plugins.user.access import actor, normalise_email
+from wealist_plugins.user.access import actor, check_actor, normalise_email
 from wealist_plugins.user.avatars import AvatarUrls
 from wealist_plugins.user.contract import MemberProfile, Membership, Role, UserInfo
 from wealist_plugins.user.membership import add_member, admin_limit_reached
@@ -23,6 +21,8 @@ from wealist_plugins.user.models import DEFAULT_SCOPE, Member, Profile, User, ut
 from wealist_plugins.user.options import UserOptions
 from wealist_plugins.user.repository import UserRepository
 from wealist_plugins.user.schemas import UserOut, UserPatch, UserPublic
+
+from wealist_core import Conflict, Database, NotFound, ValidationProblem
 
 __all__ = ["PLUGIN", "AccountService", "Clock", "UserDirectory", "user_info"]
 
@@ -44,7 +44,10 @@ def user_info(user: User) -> UserInfo:
 
 def _membership(member: Member) -> Membership:
     return Membership(
-        workspace_id=member.workspace_id, user_id=member.user_id, role=Role(member.role), joined_at=member.joined_at
+        workspace_id=member.workspace_id,
+        user_id=member.user_id,
+        role=Role(member.role),
+        joined_at=member.joined_at,
     )
 
 
@@ -118,7 +121,9 @@ class UserDirectory:
                 return []
             return [_membership(m) for m, _workspace in await repo.memberships_of(user_id)]
 
-    async def member_profiles(self, workspace_id: uuid.UUID, user_ids: list[uuid.UUID]) -> list[MemberProfile]:
+    async def member_profiles(
+        self, workspace_id: uuid.UUID, user_ids: list[uuid.UUID]
+    ) -> list[MemberProfile]:
         if not user_ids:
             return []
         async with self.database.unit_of_work() as uow:
@@ -163,8 +168,17 @@ class AccountService:
 
     async def me(self, user_id: uuid.UUID) -> UserOut:
         async with self.database.unit_of_work() as uow:
-            repo = UserRepository(uow.session)
-            return await self._out(repo, await actor(repo, user_id))
+            found = await UserRepository(uow.session).user_with_default(user_id)
+        user = check_actor(found[0] if found else None)
+        default = found[1] if found else None
+        return UserOut(
+            user_id=user.id,
+            email=user.email,
+            name=user.name,
+            locale=user.locale,
+            default_workspace_id=default,
+            created_at=user.created_at,
+        )
 
     async def update_me(self, user_id: uuid.UUID, patch: UserPatch) -> UserOut:
         given = patch.model_fields_set
@@ -225,8 +239,10 @@ class AccountService:
             repo = UserRepository(uow.session)
             viewer = await actor(repo, viewer_id)
             user = await repo.user(user_id)
-            visible = user is not None and user.deleted_at is None and (
-                user.id == viewer.id or await repo.share_a_workspace(viewer.id, user.id)
+            visible = (
+                user is not None
+                and user.deleted_at is None
+                and (user.id == viewer.id or await repo.share_a_workspace(viewer.id, user.id))
             )
             if not visible or user is None:
                 raise NotFound(f"No user {user_id} shares a workspace with you.", code="USER_NOT_FOUND")
@@ -235,5 +251,6 @@ class AccountService:
 
 def _invalid(field: str, message: str) -> ValidationProblem:
     return ValidationProblem(
-        f"body.{field}: {message}", errors=[{"field": f"body.{field}", "message": message, "type": "value_error"}]
+        f"body.{field}: {message}",
+        errors=[{"field": f"body.{field}", "message": message, "type": "value_error"}],
     )

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wealist_core import Settings
-from wealist_core.container import Container
 from wealist_plugins.user.avatars import AvatarUrls
 from wealist_plugins.user.invitations import InvitationService
 from wealist_plugins.user.join_requests import JoinRequestService
@@ -14,6 +12,9 @@ from wealist_plugins.user.options import UserOptions
 from wealist_plugins.user.profiles import ProfileService
 from wealist_plugins.user.service import AccountService, UserDirectory
 from wealist_plugins.user.workspaces import WorkspaceService
+
+from wealist_core import Settings
+from wealist_core.container import Container
 
 __all__ = ["UserServices"]
 

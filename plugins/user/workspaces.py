@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from wealist_core import Conflict, Database, Forbidden, NotFound
-from wealist_core.http import Page
 from wealist_plugins.user import events
 from wealist_plugins.user.access import actor, require_manager, require_member
 from wealist_plugins.user.contract import Role
@@ -15,8 +13,17 @@ from wealist_plugins.user.models import Member, Workspace, utcnow
 from wealist_plugins.user.options import UserOptions
 from wealist_plugins.user.pagination import PageQuery, decode_cursor, split_page
 from wealist_plugins.user.repository import UserRepository
-from wealist_plugins.user.schemas import SearchQuery, WorkspaceIn, WorkspaceOut, WorkspacePatch, WorkspacePublic
+from wealist_plugins.user.schemas import (
+    SearchQuery,
+    WorkspaceIn,
+    WorkspaceOut,
+    WorkspacePatch,
+    WorkspacePublic,
+)
 from wealist_plugins.user.service import PLUGIN, Clock
+
+from wealist_core import Conflict, Database, Forbidden, NotFound
+from wealist_core.http import Page
 
 __all__ = ["WorkspaceService", "workspace_out"]
 
@@ -81,7 +88,9 @@ class WorkspaceService:
             workspace, member = await require_member(repo, workspace_id, user_id)
             return workspace_out(workspace, member.role)
 
-    async def update(self, user_id: uuid.UUID, workspace_id: uuid.UUID, patch: WorkspacePatch) -> WorkspaceOut:
+    async def update(
+        self, user_id: uuid.UUID, workspace_id: uuid.UUID, patch: WorkspacePatch
+    ) -> WorkspaceOut:
         async with self.database.unit_of_work(plugin=PLUGIN) as uow:
             repo = UserRepository(uow.session)
             await actor(repo, user_id)
@@ -131,7 +140,9 @@ class WorkspaceService:
         ]
         return Page[WorkspacePublic](items=items, next_cursor=cursor)
 
-    async def transfer(self, user_id: uuid.UUID, workspace_id: uuid.UUID, new_owner_id: uuid.UUID) -> WorkspaceOut:
+    async def transfer(
+        self, user_id: uuid.UUID, workspace_id: uuid.UUID, new_owner_id: uuid.UUID
+    ) -> WorkspaceOut:
         async with self.database.unit_of_work(plugin=PLUGIN) as uow:
             repo = UserRepository(uow.session)
             me = await actor(repo, user_id)
@@ -145,10 +156,12 @@ class WorkspaceService:
             if target is None or new_owner is None:
                 raise NotFound(f"No member {new_owner_id} in this workspace.", code="MEMBER_NOT_FOUND")
             # The old owner becomes an admin: that seat must exist unless the new owner frees one.
-            if target.role != Role.ADMIN and await admin_limit_reached(repo, workspace, self.options.max_admins):
+            if target.role != Role.ADMIN and await admin_limit_reached(
+                repo, workspace, self.options.max_admins
+            ):
                 raise Conflict(
-                    f"The workspace has {self.options.max_admins} admins, the most it may have, and you would "
-                    "become one: transfer to an admin, or make an admin a member first.",
+                    f"The workspace has {self.options.max_admins} admins, the most it may have, and you "
+                    "would become one: transfer to an admin, or make an admin a member first.",
                     code="ADMIN_LIMIT",
                 )
             changes: list[tuple[Member, str, str]] = [

@@ -9,21 +9,24 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import httpx
+import wealist_adapters.local_files
 import wealist_adapters.memory
 import wealist_adapters.postgres
 import wealist_adapters.redis
 import wealist_adapters.sqlite
 from starlette.applications import Starlette
+from wealist_plugins.auth.plugin import AuthPlugin
+from wealist_plugins.auth.verifier import TokenVerifierPlugin
+from wealist_plugins.user.contract import Directory, MemberProfile, Membership, UserInfo
+from wealist_plugins.user.plugin import UserPlugin
 
 from tests.plugins.whoami import WhoAmIPlugin
 from wealist_core import Conflict, PluginManifest, Settings, hookimpl
 from wealist_core.app import create_app
 from wealist_core.container import Container
-from wealist_plugins.auth.plugin import AuthPlugin
-from wealist_plugins.auth.verifier import TokenVerifierPlugin
-from wealist_plugins.user.contract import Directory, MemberProfile, Membership, UserInfo
 
 ADAPTERS: Sequence[object] = (
+    wealist_adapters.local_files,
     wealist_adapters.memory,
     wealist_adapters.sqlite,
     wealist_adapters.postgres,
@@ -46,7 +49,8 @@ TEST_OPTIONS: dict[str, str] = {
 
 
 class FakeDirectory:
-    """An in-memory ``user.Directory``: enough of the user plugin for auth's tests."""
+    """An in-memory ``user.Directory`` whose users a test can place, with any creation time (the real
+    user plugin stamps its own): for the tests of sign-up meeting users it did not create."""
 
     def __init__(self) -> None:
         self.users: dict[uuid.UUID, UserInfo] = {}
@@ -56,7 +60,9 @@ class FakeDirectory:
         email = email.strip().lower()
         if any(u.email == email for u in self.users.values()):
             raise Conflict("The email is taken.", code="EMAIL_TAKEN")
-        info = UserInfo(user_id=user_id, email=email, name=name, locale=locale, created_at=dt.datetime.now(dt.UTC))
+        info = UserInfo(
+            user_id=user_id, email=email, name=name, locale=locale, created_at=dt.datetime.now(dt.UTC)
+        )
         self.users[user_id] = info
         return info
 
@@ -76,7 +82,9 @@ class FakeDirectory:
     async def user_workspaces(self, user_id: uuid.UUID) -> list[Membership]:
         return []
 
-    async def member_profiles(self, workspace_id: uuid.UUID, user_ids: list[uuid.UUID]) -> list[MemberProfile]:
+    async def member_profiles(
+        self, workspace_id: uuid.UUID, user_ids: list[uuid.UUID]
+    ) -> list[MemberProfile]:
         return []
 
 
@@ -102,10 +110,12 @@ def settings_for(settings_factory: Any, backend: dict[str, Any], **options: str)
     return settings_factory(**values, overrides=overrides)
 
 
-def monolith(settings: Settings, *extra: object) -> Starlette:
-    """The user (fake) and auth plugins, the verifier and the whoami toy in one application."""
+def monolith(settings: Settings, *extra: object, user: object = UserPlugin) -> Starlette:
+    """The user and auth plugins, the verifier and the whoami toy in one application."""
     return create_app(
-        settings, plugins=[FakeUserPlugin, AuthPlugin, TokenVerifierPlugin, WhoAmIPlugin, *extra], adapters=ADAPTERS
+        settings,
+        plugins=[user, AuthPlugin, TokenVerifierPlugin, WhoAmIPlugin, *extra],
+        adapters=ADAPTERS,
     )
 
 
@@ -115,7 +125,13 @@ def auth_plugin(app: Starlette) -> AuthPlugin:
     return plugin
 
 
-def directory(app: Starlette) -> FakeDirectory:
+def directory(app: Starlette) -> Directory:
+    """The user plugin's ``Directory``, as auth sees it."""
+    found: Directory = app.state.wealist.container.contracts.get(Directory)
+    return found
+
+
+def fake_directory(app: Starlette) -> FakeDirectory:
     plugin = app.state.wealist.host.active["user"].obj
     assert isinstance(plugin, FakeUserPlugin)
     return plugin.directory

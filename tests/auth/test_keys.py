@@ -12,14 +12,23 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
-
-from tests.auth.support import ADAPTERS, assert_problem, auth_plugin, bearer, login, monolith, running, settings_for
-from tests.auth.support import signup, unique_email
-from wealist_core import ConfigurationError
 from wealist_plugins.auth.cli import rotate_keys
 from wealist_plugins.auth.keys import KeyRing, SigningKey, thumbprint
 from wealist_plugins.auth.models import SigningKeyRow
 from wealist_plugins.auth.plugin import AuthPlugin
+
+from tests.auth.support import (
+    ADAPTERS,
+    auth_plugin,
+    bearer,
+    login,
+    monolith,
+    running,
+    settings_for,
+    signup,
+    unique_email,
+)
+from wealist_core import ConfigurationError
 
 JWKS = "/api/auth/.well-known/jwks.json"
 
@@ -40,8 +49,12 @@ async def test_the_first_start_generates_a_key_kept_sealed_in_the_database(
         [kid] = await published(client)
         async with auth_plugin(app).service.database.unit_of_work() as uow:
             row = (await uow.session.scalars(select(SigningKeyRow))).one()
-    raw = auth_plugin(app).keys.current().private_key.private_bytes(  # type: ignore[union-attr]
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    raw = (
+        auth_plugin(app)
+        .keys.current()
+        .private_key.private_bytes(  # type: ignore[union-attr]
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+        )
     )
     assert row.kid == kid and row.algorithm == "EdDSA"
     assert raw.hex() not in row.private_key and "PRIVATE" not in row.private_key
@@ -127,7 +140,9 @@ def pem(key: Ed25519PrivateKey) -> str:
     ).decode()
 
 
-async def test_keys_from_settings_sign_and_the_retired_ones_still_verify(settings_factory: Any, tmp_path: Path) -> None:
+async def test_keys_from_settings_sign_and_the_retired_ones_still_verify(
+    settings_factory: Any, tmp_path: Path
+) -> None:
     current, retired = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
     key_file = tmp_path / "signing.pem"
     key_file.write_text(pem(current))
@@ -137,9 +152,14 @@ async def test_keys_from_settings_sign_and_the_retired_ones_still_verify(setting
     async with running(app) as client:
         pair = await signup(client)
         assert kid_of(pair["accessToken"]) == thumbprint(current.public_key())
-        assert set(await published(client)) == {thumbprint(current.public_key()), thumbprint(retired.public_key())}
+        assert set(await published(client)) == {
+            thumbprint(current.public_key()),
+            thumbprint(retired.public_key()),
+        }
         claims = jwt.decode(pair["accessToken"], options={"verify_signature": False})
-        old = jwt.encode(claims, retired, algorithm="EdDSA", headers={"kid": thumbprint(retired.public_key())})
+        old = jwt.encode(
+            claims, retired, algorithm="EdDSA", headers={"kid": thumbprint(retired.public_key())}
+        )
         assert (await client.get("/api/whoami", headers=bearer(old))).status_code == 200
 
     with pytest.raises(ConfigurationError, match="WEALIST_AUTH__SIGNING_KEY is set"):

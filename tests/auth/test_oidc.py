@@ -17,7 +17,16 @@ import pyotp
 import pytest
 from starlette.applications import Starlette
 
-from tests.auth.support import assert_problem, bearer, directory, login, monolith, running, settings_for, signup
+from tests.auth.support import (
+    assert_problem,
+    bearer,
+    directory,
+    login,
+    monolith,
+    running,
+    settings_for,
+    signup,
+)
 from tests.support.processes import free_port
 
 # authlib (used by the provider and by auth) warns about its own deprecations; see docs/auth.md.
@@ -41,7 +50,13 @@ def provider_url() -> Iterator[str]:
 @pytest.fixture
 def oidc_app(settings_factory: Any, backend: dict[str, Any], provider_url: str) -> Starlette:
     providers = [
-        {"id": "mock", "name": "Mock ID", "issuer": provider_url, "clientId": "wealist-test", "clientSecret": "s3cret"}
+        {
+            "id": "mock",
+            "name": "Mock ID",
+            "issuer": provider_url,
+            "clientId": "wealist-test",
+            "clientSecret": "s3cret",
+        }
     ]
     settings = settings_for(
         settings_factory, backend, oidc_providers=json.dumps(providers), oidc_redirect_url=APP_CALLBACK
@@ -66,7 +81,9 @@ async def set_user(provider: httpx.AsyncClient, subject: str, **claims: Any) -> 
     assert response.status_code == 204, response.text
 
 
-async def sign_in_at_provider(client: httpx.AsyncClient, provider: httpx.AsyncClient, subject: str) -> dict[str, str]:
+async def sign_in_at_provider(
+    client: httpx.AsyncClient, provider: httpx.AsyncClient, subject: str
+) -> dict[str, str]:
     """Start at Wealist, consent at the provider as ``subject``, come back: the app's query parameters."""
     start = await client.get("/api/auth/oidc/mock/login")
     assert start.status_code == 302, start.text
@@ -108,11 +125,13 @@ async def test_first_sign_in_creates_the_account_and_the_next_finds_it(
 
     assert first.status_code == 200, first.text
     pair = first.json()
-    user = directory(oidc_app).users[uuid.UUID(pair["userId"])]
+    [user] = await directory(oidc_app).get_users([uuid.UUID(pair["userId"])])
     assert (user.email, user.name) == (email, "Grace Hopper")
     me = await client.get("/api/whoami", headers=bearer(pair["accessToken"]))
     assert me.json()["userId"] == pair["userId"]
-    assert (await client.post("/api/auth/refresh", json={"refreshToken": pair["refreshToken"]})).status_code == 200
+    assert (
+        await client.post("/api/auth/refresh", json={"refreshToken": pair["refreshToken"]})
+    ).status_code == 200
 
     again = await exchange(client, (await sign_in_at_provider(client, provider, subject))["code"])
     assert again.json()["userId"] == pair["userId"]
@@ -155,7 +174,9 @@ async def test_an_unverified_email_never_claims_an_existing_account(
     assert landing == {"error": "OIDC_ACCOUNT_EXISTS"}
 
 
-async def test_a_provider_without_an_email_is_refused(client: httpx.AsyncClient, provider: httpx.AsyncClient) -> None:
+async def test_a_provider_without_an_email_is_refused(
+    client: httpx.AsyncClient, provider: httpx.AsyncClient
+) -> None:
     subject = f"sub-{uuid.uuid4().hex[:8]}"
     await set_user(provider, subject, name="No Mail")
     assert await sign_in_at_provider(client, provider, subject) == {"error": "OIDC_EMAIL_REQUIRED"}
@@ -186,7 +207,9 @@ async def test_the_callback_needs_the_state_and_the_browser_that_started(
         assert "error=OIDC_STATE_INVALID" in response.headers["location"]
 
 
-async def test_a_denied_consent_comes_back_as_an_error(client: httpx.AsyncClient, provider: httpx.AsyncClient) -> None:
+async def test_a_denied_consent_comes_back_as_an_error(
+    client: httpx.AsyncClient, provider: httpx.AsyncClient
+) -> None:
     start = await client.get("/api/auth/oidc/mock/login")
     authorize = urlsplit(start.headers["location"])
     denied = await provider.post(f"{authorize.path}?{authorize.query}", data={"action": "deny"})
@@ -197,13 +220,17 @@ async def test_a_denied_consent_comes_back_as_an_error(client: httpx.AsyncClient
     assert callback.headers["location"] == f"{APP_CALLBACK}?error=OIDC_DENIED"
 
 
-async def test_with_totp_on_the_exchange_needs_a_code(client: httpx.AsyncClient, provider: httpx.AsyncClient) -> None:
+async def test_with_totp_on_the_exchange_needs_a_code(
+    client: httpx.AsyncClient, provider: httpx.AsyncClient
+) -> None:
     email = f"ada.{uuid.uuid4().hex[:8]}@example.com"
     pair = await signup(client, email)
     headers = bearer(pair["accessToken"])
     secret = (await client.post("/api/auth/totp/enroll", headers=headers)).json()["secret"]
     now_code = pyotp.TOTP(secret).now()
-    assert (await client.post("/api/auth/totp/confirm", json={"code": now_code}, headers=headers)).status_code == 200
+    assert (
+        await client.post("/api/auth/totp/confirm", json={"code": now_code}, headers=headers)
+    ).status_code == 200
     subject = f"sub-{uuid.uuid4().hex[:8]}"
     await set_user(provider, subject, email=email, email_verified=True)
     code = (await sign_in_at_provider(client, provider, subject))["code"]
@@ -218,4 +245,6 @@ async def test_with_totp_on_the_exchange_needs_a_code(client: httpx.AsyncClient,
 
 async def test_an_unknown_provider_is_a_404(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/api/auth/oidc/nope/login"), 404, "OIDC_PROVIDER_NOT_FOUND")
-    assert_problem(await client.get("/api/auth/oidc/nope/callback?code=x&state=y"), 404, "OIDC_PROVIDER_NOT_FOUND")
+    assert_problem(
+        await client.get("/api/auth/oidc/nope/callback?code=x&state=y"), 404, "OIDC_PROVIDER_NOT_FOUND"
+    )

@@ -9,7 +9,16 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from tests.auth.support import PASSWORD, assert_problem, login, monolith, running, settings_for, signup, unique_email
+from tests.auth.support import (
+    PASSWORD,
+    assert_problem,
+    login,
+    monolith,
+    running,
+    settings_for,
+    signup,
+    unique_email,
+)
 
 
 @pytest.fixture
@@ -66,13 +75,21 @@ async def test_sign_in_is_limited_per_ip(client: httpx.AsyncClient, app: Starlet
 async def test_sign_up_is_limited_per_ip_and_account(client: httpx.AsyncClient) -> None:
     email = unique_email()
     await signup(client, email)
-    assert_problem(await client.post("/api/auth/signup", json={"email": email, "password": PASSWORD, "name": "A"}),
-                   409, "EMAIL_TAKEN")
-    assert_limited(await client.post("/api/auth/signup", json={"email": email, "password": PASSWORD, "name": "A"}))
+    assert_problem(
+        await client.post("/api/auth/signup", json={"email": email, "password": PASSWORD, "name": "A"}),
+        409,
+        "EMAIL_TAKEN",
+    )
+    assert_limited(
+        await client.post("/api/auth/signup", json={"email": email, "password": PASSWORD, "name": "A"})
+    )
 
     await signup(client)  # the fourth attempt from this IP (the refused one counted too)
-    assert_limited(await client.post("/api/auth/signup", json={"email": unique_email(), "password": PASSWORD,
-                                                                "name": "A"}))
+    assert_limited(
+        await client.post(
+            "/api/auth/signup", json={"email": unique_email(), "password": PASSWORD, "name": "A"}
+        )
+    )
 
 
 async def test_refresh_is_limited_per_account(client: httpx.AsyncClient) -> None:
@@ -87,6 +104,8 @@ async def test_refresh_is_limited_per_account(client: httpx.AsyncClient) -> None
 
 async def test_refresh_is_limited_per_ip(client: httpx.AsyncClient) -> None:
     for _ in range(5):
-        assert_problem(await client.post("/api/auth/refresh", json={"refreshToken": "made-up"}), 401, "UNAUTHORIZED")
+        assert_problem(
+            await client.post("/api/auth/refresh", json={"refreshToken": "made-up"}), 401, "UNAUTHORIZED"
+        )
 
     assert_limited(await client.post("/api/auth/refresh", json={"refreshToken": "made-up"}))

@@ -108,10 +108,15 @@ async def test_logout_all_revokes_every_session(client: httpx.AsyncClient) -> No
 async def test_sessions_are_listed_with_device_ip_and_which_is_current(client: httpx.AsyncClient) -> None:
     email = unique_email()
     await client.post(
-        "/api/auth/signup", json={"email": email, "password": PASSWORD, "name": "A"}, headers={"User-Agent": FIREFOX}
+        "/api/auth/signup",
+        json={"email": email, "password": PASSWORD, "name": "A"},
+        headers={"User-Agent": FIREFOX},
     )
-    phone = (await client.post("/api/auth/login", json={"email": email, "password": PASSWORD},
-                               headers={"User-Agent": SAFARI_IOS})).json()
+    phone = (
+        await client.post(
+            "/api/auth/login", json={"email": email, "password": PASSWORD}, headers={"User-Agent": SAFARI_IOS}
+        )
+    ).json()
 
     response = await client.get("/api/auth/sessions", headers=bearer(phone["accessToken"]))
 
@@ -132,7 +137,9 @@ async def test_deleting_one_of_my_sessions_revokes_it(client: httpx.AsyncClient)
     listed = (await client.get("/api/auth/sessions", headers=bearer(laptop["accessToken"]))).json()["items"]
     phone_session = next(item["sessionId"] for item in listed if not item["current"])
 
-    response = await client.delete(f"/api/auth/sessions/{phone_session}", headers=bearer(laptop["accessToken"]))
+    response = await client.delete(
+        f"/api/auth/sessions/{phone_session}", headers=bearer(laptop["accessToken"])
+    )
 
     assert response.status_code == 204
     assert await whoami_status(client, phone["accessToken"]) == 401
@@ -143,7 +150,9 @@ async def test_deleting_one_of_my_sessions_revokes_it(client: httpx.AsyncClient)
 async def test_a_stranger_cannot_delete_my_session(client: httpx.AsyncClient) -> None:
     mine = await signup(client)
     stranger = await signup(client)
-    my_session = (await client.get("/api/auth/sessions", headers=bearer(mine["accessToken"]))).json()["items"][0]
+    my_session = (await client.get("/api/auth/sessions", headers=bearer(mine["accessToken"]))).json()[
+        "items"
+    ][0]
 
     response = await client.delete(
         f"/api/auth/sessions/{my_session['sessionId']}", headers=bearer(stranger["accessToken"])
@@ -182,17 +191,24 @@ async def test_changing_the_password_ends_the_other_sessions(client: httpx.Async
     assert (await login(client, email, new_password)).status_code == 200
 
 
-async def test_a_password_change_needs_the_current_password_and_a_good_new_one(client: httpx.AsyncClient) -> None:
+async def test_a_password_change_needs_the_current_password_and_a_good_new_one(
+    client: httpx.AsyncClient,
+) -> None:
     email = unique_email()
     pair = await signup(client, email)
     headers = bearer(pair["accessToken"])
 
-    wrong = await client.post("/api/auth/password", json={"currentPassword": "nope nope nope", "newPassword": "x" * 20},
-                              headers=headers)
-    weak = await client.post("/api/auth/password", json={"currentPassword": PASSWORD, "newPassword": "password1"},
-                             headers=headers)
-    same = await client.post("/api/auth/password", json={"currentPassword": PASSWORD, "newPassword": PASSWORD},
-                             headers=headers)
+    wrong = await client.post(
+        "/api/auth/password",
+        json={"currentPassword": "nope nope nope", "newPassword": "x" * 20},
+        headers=headers,
+    )
+    weak = await client.post(
+        "/api/auth/password", json={"currentPassword": PASSWORD, "newPassword": "password1"}, headers=headers
+    )
+    same = await client.post(
+        "/api/auth/password", json={"currentPassword": PASSWORD, "newPassword": PASSWORD}, headers=headers
+    )
 
     assert_problem(wrong, 403, "WRONG_PASSWORD")
     assert assert_problem(weak, 422, "WEAK_PASSWORD")["errors"][0]["field"] == "body.newPassword"

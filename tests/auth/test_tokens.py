@@ -103,7 +103,9 @@ async def test_a_token_for_another_audience_or_from_another_issuer_is_refused(
     assert_problem(await whoami(local_client, sign(local_app, claims)), 401, "UNAUTHORIZED")
 
 
-async def test_an_unsigned_alg_none_token_is_refused(local_client: httpx.AsyncClient, local_app: Starlette) -> None:
+async def test_an_unsigned_alg_none_token_is_refused(
+    local_client: httpx.AsyncClient, local_app: Starlette
+) -> None:
     claims = claims_of((await signup(local_client))["accessToken"])
     header = {"alg": "none", "typ": "JWT", "kid": auth_plugin(local_app).keys.current().kid}
     unsigned = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}."
@@ -166,7 +168,9 @@ async def test_a_revoked_token_is_refused_at_once(client: httpx.AsyncClient) -> 
     pair = await signup(client)
     assert (await whoami(client, pair["accessToken"])).status_code == 200
 
-    assert (await client.post("/api/auth/logout", headers=bearer(pair["accessToken"]), json={})).status_code == 204
+    assert (
+        await client.post("/api/auth/logout", headers=bearer(pair["accessToken"]), json={})
+    ).status_code == 204
 
     body = assert_problem(await whoami(client, pair["accessToken"]), 401, "UNAUTHORIZED")
     assert "revoked" in body["detail"]

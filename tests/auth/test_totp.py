@@ -49,14 +49,19 @@ async def test_confirming_with_a_wrong_code_keeps_it_off(client: httpx.AsyncClie
     secret = (await client.post("/api/auth/totp/enroll", headers=headers)).json()["secret"]
     wrong = "000000" if code(secret) != "000000" else "111111"
 
-    assert_problem(await client.post("/api/auth/totp/confirm", json={"code": wrong}, headers=headers),
-                   403, "TOTP_INVALID")
+    assert_problem(
+        await client.post("/api/auth/totp/confirm", json={"code": wrong}, headers=headers),
+        403,
+        "TOTP_INVALID",
+    )
     assert (await login(client, email)).status_code == 200  # no code asked
 
 
 async def test_confirming_without_enrolling_is_a_409(client: httpx.AsyncClient) -> None:
     pair = await signup(client)
-    response = await client.post("/api/auth/totp/confirm", json={"code": "123456"}, headers=bearer(pair["accessToken"]))
+    response = await client.post(
+        "/api/auth/totp/confirm", json={"code": "123456"}, headers=bearer(pair["accessToken"])
+    )
     assert_problem(response, 409, "TOTP_NOT_ENROLLING")
 
 
@@ -66,7 +71,9 @@ async def test_once_enabled_sign_in_needs_a_code_that_cannot_be_replayed(client:
     assert len(recovery) == 10 and len(set(recovery)) == 10
 
     assert_problem(await login(client, email), 401, "TOTP_REQUIRED")
-    assert_problem(await login(client, email, "wrong password!!", totpCode=code(secret, 1)), 401, "UNAUTHORIZED")
+    assert_problem(
+        await login(client, email, "wrong password!!", totpCode=code(secret, 1)), 401, "UNAUTHORIZED"
+    )
 
     next_code = code(secret, 1)  # the confirmation used this step's code; the next step's is fresh
     signed_in = await login(client, email, totpCode=next_code)
@@ -91,7 +98,9 @@ async def test_a_recovery_code_signs_in_once(client: httpx.AsyncClient) -> None:
 async def test_enrolling_twice_is_a_409(client: httpx.AsyncClient) -> None:
     pair = await signup(client)
     await enable_totp(client, pair)
-    assert_problem(await client.post("/api/auth/totp/enroll", headers=bearer(pair["accessToken"])), 409, "TOTP_ENABLED")
+    assert_problem(
+        await client.post("/api/auth/totp/enroll", headers=bearer(pair["accessToken"])), 409, "TOTP_ENABLED"
+    )
 
 
 async def test_turning_it_off_needs_a_valid_code(client: httpx.AsyncClient) -> None:
@@ -100,9 +109,13 @@ async def test_turning_it_off_needs_a_valid_code(client: httpx.AsyncClient) -> N
     secret, _recovery = await enable_totp(client, pair)
     headers = bearer(pair["accessToken"])
 
-    refused = await client.request("DELETE", "/api/auth/totp", json={"code": code(secret)}, headers=headers)  # used
+    refused = await client.request(
+        "DELETE", "/api/auth/totp", json={"code": code(secret)}, headers=headers
+    )  # used
     assert_problem(refused, 403, "TOTP_INVALID")
-    accepted = await client.request("DELETE", "/api/auth/totp", json={"code": code(secret, 1)}, headers=headers)
+    accepted = await client.request(
+        "DELETE", "/api/auth/totp", json={"code": code(secret, 1)}, headers=headers
+    )
     assert accepted.status_code == 204, accepted.text
 
     assert (await login(client, email)).status_code == 200

@@ -71,9 +71,9 @@ async def make_bus(bus_url: str, settings_factory: Callable[..., Settings]) -> A
         await bus.close()
 
 
-async def eventually(check: Callable[[], Any], timeout: float = 5.0) -> None:
-    """Wait until ``check()`` (or the awaitable it returns) is truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
+async def eventually(check: Callable[[], Any], within: float = 5.0) -> None:
+    """Wait until ``check()`` (or the awaitable it returns) is truthy; fail after ``within`` seconds."""
+    deadline = time.monotonic() + within
     while True:
         result = check()
         if asyncio.iscoroutine(result):
@@ -81,7 +81,7 @@ async def eventually(check: Callable[[], Any], timeout: float = 5.0) -> None:
         if result:
             return
         if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout} s")
+            pytest.fail(f"condition not met within {within} s")
         await asyncio.sleep(0.01)
 
 
@@ -132,7 +132,11 @@ async def test_subscribed_group_receives_published_event(make_bus: MakeBus) -> N
     await eventually(lambda: received.events)
     (got,) = received.events
     assert (got.id, got.type, dict(got.payload), got.occurred_at, got.key) == (
-        sent.id, sent.type, dict(sent.payload), sent.occurred_at, sent.key,
+        sent.id,
+        sent.type,
+        dict(sent.payload),
+        sent.occurred_at,
+        sent.key,
     )
     await eventually(lambda: _is(lag(bus, "noti"), 0))
 

@@ -40,6 +40,12 @@ class RecordingBus(EventBus):
     async def start_consuming(self) -> None:
         raise NotImplementedError
 
+    async def lag(self, group: str) -> int:
+        return 0
+
+    async def dead_letters(self, group: str, *, limit: int = 100) -> list[Event]:
+        return []
+
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:

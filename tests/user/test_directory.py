@@ -6,13 +6,15 @@ import uuid
 
 import httpx
 import pytest
+from wealist_plugins.user.contract import Role, require_member
 
 from tests.user.conftest import World
 from wealist_core import Forbidden, NotFound
-from wealist_plugins.user.contract import Role, require_member
 
 
-async def test_memberships_of_live_workspaces_and_live_users_only(world: World, client: httpx.AsyncClient) -> None:
+async def test_memberships_of_live_workspaces_and_live_users_only(
+    world: World, client: httpx.AsyncClient
+) -> None:
     ada, bob = await world.person("Ada"), await world.person("Bob")
     kept = await world.workspace(ada, "Kept")
     dropped = await world.workspace(ada, "Dropped")
@@ -22,7 +24,10 @@ async def test_memberships_of_live_workspaces_and_live_users_only(world: World, 
 
     membership = await directory.membership(kept_id, bob.id)
     assert membership is not None and membership.role is Role.ADMIN and membership.user_id == bob.id
-    assert {(m.user_id, m.role) for m in await directory.members(kept_id)} == {(ada.id, Role.OWNER), (bob.id, Role.ADMIN)}
+    assert {(m.user_id, m.role) for m in await directory.members(kept_id)} == {
+        (ada.id, Role.OWNER),
+        (bob.id, Role.ADMIN),
+    }
     assert {m.workspace_id for m in await directory.user_workspaces(ada.id)} == {kept_id, dropped_id}
 
     await client.delete(f"/api/workspaces/{dropped_id}", headers=ada.headers)
@@ -46,10 +51,16 @@ async def test_member_profiles_show_workspace_nicknames(world: World, client: ht
     ada, bob, eve = await world.person("Ada"), await world.person("Bob"), await world.person("Eve")
     space = await world.workspace(ada)
     await world.add(space, ada, bob)
-    await client.patch("/api/profiles/me", params={"workspaceId": space["workspaceId"]}, headers=bob.headers,
-                       json={"nickname": "Bobby"})
+    await client.patch(
+        "/api/profiles/me",
+        params={"workspaceId": space["workspaceId"]},
+        headers=bob.headers,
+        json={"nickname": "Bobby"},
+    )
 
-    profiles = await world.directory.member_profiles(uuid.UUID(space["workspaceId"]), [ada.id, bob.id, eve.id])
+    profiles = await world.directory.member_profiles(
+        uuid.UUID(space["workspaceId"]), [ada.id, bob.id, eve.id]
+    )
     assert sorted((p.name, p.nickname, p.role) for p in profiles) == [
         ("Ada", "Ada", Role.OWNER),
         ("Bob", "Bobby", Role.MEMBER),
@@ -63,19 +74,25 @@ async def test_require_member_answers_404_and_403(world: World) -> None:
     ws = uuid.UUID(space["workspaceId"])
 
     assert (await require_member(world.directory, ws, bob.id)).role is Role.MEMBER
-    assert (await require_member(world.directory, ws, ada.id, roles={Role.OWNER, Role.ADMIN})).role is Role.OWNER
+    assert (
+        await require_member(world.directory, ws, ada.id, roles={Role.OWNER, Role.ADMIN})
+    ).role is Role.OWNER
     with pytest.raises(NotFound):
         await require_member(world.directory, ws, eve.id)
     with pytest.raises(Forbidden):
         await require_member(world.directory, ws, bob.id, roles={Role.OWNER, Role.ADMIN})
 
 
-async def test_the_contract_answers_other_processes_over_http(world: World, client: httpx.AsyncClient) -> None:
+async def test_the_contract_answers_other_processes_over_http(
+    world: World, client: httpx.AsyncClient
+) -> None:
     ada = await world.person("Ada")
     space = await world.workspace(ada)
     service = {"Authorization": "Bearer test-service-token"}
 
-    users = await client.post("/internal/user/Directory/get_users", headers=service, json={"args": {"user_ids": [str(ada.id)]}})
+    users = await client.post(
+        "/internal/user/Directory/get_users", headers=service, json={"args": {"user_ids": [str(ada.id)]}}
+    )
     assert users.status_code == 200, users.text
     assert users.json()["result"][0]["userId"] == str(ada.id)
     membership = await client.post(

@@ -8,10 +8,10 @@ import uuid
 import httpx
 import pytest
 from sqlalchemy import select
+from wealist_plugins.user.models import Invitation
 
 from tests.user.conftest import World
 from wealist_core import Conflict
-from wealist_plugins.user.models import Invitation
 
 LINK = re.compile(r"http://127\.0\.0\.1:8000/invite/([A-Za-z0-9_-]+)")
 
@@ -38,12 +38,16 @@ async def test_an_existing_user_is_added_at_once(world: World, client: httpx.Asy
     assert again.status_code == 409 and again.json()["code"] == "ALREADY_MEMBER"
 
 
-async def test_an_unknown_address_gets_a_link_that_works_on_sign_up(world: World, client: httpx.AsyncClient) -> None:
+async def test_an_unknown_address_gets_a_link_that_works_on_sign_up(
+    world: World, client: httpx.AsyncClient
+) -> None:
     ada = await world.person("Ada")
     space = await world.workspace(ada, "Apollo")
     url = f"/api/workspaces/{space['workspaceId']}/invitations"
 
-    invited = await client.post(url, headers=ada.headers, json={"email": "Newcomer@Example.com", "role": "ADMIN"})
+    invited = await client.post(
+        url, headers=ada.headers, json={"email": "Newcomer@Example.com", "role": "ADMIN"}
+    )
     assert invited.status_code == 201
     body = invited.json()
     assert body["status"] == "INVITED" and body["emailSent"] is True
@@ -72,7 +76,9 @@ async def test_accepting_a_link_with_another_account(world: World, client: httpx
     ada, bob = await world.person("Ada"), await world.person("Bob")
     space = await world.workspace(ada, "Apollo")
     await client.post(
-        f"/api/workspaces/{space['workspaceId']}/invitations", headers=ada.headers, json={"email": "other@example.com"}
+        f"/api/workspaces/{space['workspaceId']}/invitations",
+        headers=ada.headers,
+        json={"email": "other@example.com"},
     )
     token = _token(world, "other@example.com")
 
@@ -82,8 +88,12 @@ async def test_accepting_a_link_with_another_account(world: World, client: httpx
     assert accepted.json()["workspace"]["myRole"] == "MEMBER" and accepted.json()["alreadyMember"] is False
     # A link works once.
     eve = await world.person("Eve")
-    assert (await client.post(f"/api/workspaces/invitations/{token}/accept", headers=eve.headers)).status_code == 404
-    assert (await client.post("/api/workspaces/invitations/nonsense/accept", headers=eve.headers)).status_code == 404
+    assert (
+        await client.post(f"/api/workspaces/invitations/{token}/accept", headers=eve.headers)
+    ).status_code == 404
+    assert (
+        await client.post("/api/workspaces/invitations/nonsense/accept", headers=eve.headers)
+    ).status_code == 404
 
 
 async def test_revoked_and_reissued_links_stop_working(world: World, client: httpx.AsyncClient) -> None:
@@ -97,11 +107,15 @@ async def test_revoked_and_reissued_links_stop_working(world: World, client: htt
     assert second["invitationId"] == first["invitationId"]  # one invitation, a fresh link
     new_token = _token(world, "x@example.com")
     assert new_token != old_token
-    assert (await client.post(f"/api/workspaces/invitations/{old_token}/accept", headers=bob.headers)).status_code == 404
+    assert (
+        await client.post(f"/api/workspaces/invitations/{old_token}/accept", headers=bob.headers)
+    ).status_code == 404
 
     assert (await client.delete(f"{url}/{first['invitationId']}", headers=ada.headers)).status_code == 204
     assert (await client.delete(f"{url}/{first['invitationId']}", headers=ada.headers)).status_code == 404
-    assert (await client.post(f"/api/workspaces/invitations/{new_token}/accept", headers=bob.headers)).status_code == 404
+    assert (
+        await client.post(f"/api/workspaces/invitations/{new_token}/accept", headers=bob.headers)
+    ).status_code == 404
     assert (await client.get(url, headers=ada.headers)).json()["items"] == []
     # A revoked invitation is not turned into a membership at sign-up either.
     late = await world.person("X", "x@example.com")
@@ -118,7 +132,9 @@ async def test_invalid_input_is_422(world: World, client: httpx.AsyncClient) -> 
     assert world.mails == []
 
 
-async def test_only_admins_invite_unless_the_workspace_allows_members(world: World, client: httpx.AsyncClient) -> None:
+async def test_only_admins_invite_unless_the_workspace_allows_members(
+    world: World, client: httpx.AsyncClient
+) -> None:
     ada, bob = await world.person("Ada"), await world.person("Bob")
     space = await world.workspace(ada)
     await world.add(space, ada, bob)
@@ -126,23 +142,33 @@ async def test_only_admins_invite_unless_the_workspace_allows_members(world: Wor
 
     assert (await client.post(url, headers=bob.headers, json={"email": "c@example.com"})).status_code == 403
     assert (await client.get(url, headers=bob.headers)).status_code == 403
-    await client.patch(f"/api/workspaces/{space['workspaceId']}", headers=ada.headers, json={"onlyAdminsInvite": False})
+    await client.patch(
+        f"/api/workspaces/{space['workspaceId']}", headers=ada.headers, json={"onlyAdminsInvite": False}
+    )
     assert (await client.post(url, headers=bob.headers, json={"email": "c@example.com"})).status_code == 201
     # A member may invite members, never admins.
-    assert (await client.post(url, headers=bob.headers, json={"email": "d@example.com", "role": "ADMIN"})).status_code == 403
+    assert (
+        await client.post(url, headers=bob.headers, json={"email": "d@example.com", "role": "ADMIN"})
+    ).status_code == 403
 
 
-async def test_invitation_to_a_deleted_workspace_is_not_honoured(world: World, client: httpx.AsyncClient) -> None:
+async def test_invitation_to_a_deleted_workspace_is_not_honoured(
+    world: World, client: httpx.AsyncClient
+) -> None:
     ada = await world.person("Ada")
     space = await world.workspace(ada)
     await client.post(
-        f"/api/workspaces/{space['workspaceId']}/invitations", headers=ada.headers, json={"email": "z@example.com"}
+        f"/api/workspaces/{space['workspaceId']}/invitations",
+        headers=ada.headers,
+        json={"email": "z@example.com"},
     )
     await client.delete(f"/api/workspaces/{space['workspaceId']}", headers=ada.headers)
     token = _token(world, "z@example.com")
     late = await world.person("Z", "z@example.com")
     assert (await client.get("/api/workspaces", headers=late.headers)).json()["items"] == []
-    assert (await client.post(f"/api/workspaces/invitations/{token}/accept", headers=late.headers)).status_code == 404
+    assert (
+        await client.post(f"/api/workspaces/invitations/{token}/accept", headers=late.headers)
+    ).status_code == 404
 
 
 async def test_directory_create_user_refuses_a_taken_email(world: World) -> None:

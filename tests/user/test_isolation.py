@@ -52,7 +52,9 @@ def _calls(b: dict[str, str]) -> dict[tuple[str, str], Call]:
         ("GET", "/api/workspaces/{workspaceId}/members"): Call(True),
         ("PATCH", "/api/workspaces/{workspaceId}/members/{userId}"): Call(True, body={"role": "ADMIN"}),
         ("DELETE", "/api/workspaces/{workspaceId}/members/{userId}"): Call(True),
-        ("POST", "/api/workspaces/{workspaceId}/invitations"): Call(True, body={"email": "friend@example.com"}),
+        ("POST", "/api/workspaces/{workspaceId}/invitations"): Call(
+            True, body={"email": "friend@example.com"}
+        ),
         ("GET", "/api/workspaces/{workspaceId}/invitations"): Call(True),
         ("DELETE", "/api/workspaces/{workspaceId}/invitations/{invitationId}"): Call(True),
         ("POST", "/api/workspaces/{workspaceId}/join-requests"): Call(True, body={}),
@@ -77,12 +79,16 @@ def _user_routes(app: Starlette) -> list[tuple[str, str, ApiRoute]]:
     return out
 
 
-async def _workspace_b(world: World, client: httpx.AsyncClient, *, public: bool) -> tuple[dict[str, str], Person]:
+async def _workspace_b(
+    world: World, client: httpx.AsyncClient, *, public: bool
+) -> tuple[dict[str, str], Person]:
     owner, member, asker = await world.person("Bea"), await world.person("Ben"), await world.person("Bo")
     space = await world.workspace(owner, "Bravo Secret", isPublic=True)
     await world.add(space, owner, member)
     ws = space["workspaceId"]
-    invited = await client.post(f"/api/workspaces/{ws}/invitations", headers=owner.headers, json={"email": "i@example.com"})
+    invited = await client.post(
+        f"/api/workspaces/{ws}/invitations", headers=owner.headers, json={"email": "i@example.com"}
+    )
     request = await client.post(f"/api/workspaces/{ws}/join-requests", headers=asker.headers, json={})
     if not public:
         await client.patch(f"/api/workspaces/{ws}", headers=owner.headers, json={"isPublic": False})
@@ -98,23 +104,22 @@ async def _workspace_b(world: World, client: httpx.AsyncClient, *, public: bool)
     return ids, owner
 
 
-@pytest.mark.parametrize("visibility", ["private", "public"])
-async def test_a_stranger_gets_nothing_of_another_workspace(
-    world: World, client: httpx.AsyncClient, app: Starlette, visibility: str
+async def walk_as_stranger(
+    client: httpx.AsyncClient, app: Starlette, b: dict[str, str], headers: dict[str, str], visibility: str
 ) -> None:
-    b, b_owner = await _workspace_b(world, client, public=visibility == "public")
-    stranger = await world.person("Stranger")
-    await world.workspace(stranger, "Alpha")  # a member of A, owner even
+    """Call every route of the user plugin about B with ``headers``; assert B is neither shown nor changed."""
     calls = _calls(b)
     routes = _user_routes(app)
     assert {(m, p) for m, p, _ in routes} == set(calls), "every route of the user plugin needs a Call here"
-
     for method, template, _route in routes:
         call = calls[(method, template)]
         path = re.sub(r"{([^}]+)}", lambda m: b[m.group(1)], template)
-        if visibility == "public" and (method, template) == ("POST", "/api/workspaces/{workspaceId}/join-requests"):
-            continue  # asking to join a public workspace is what it is for; checked below
-        answer = await client.request(method, path, params=call.query, json=call.body, headers=stranger.headers)
+        if visibility == "public" and (method, template) == (
+            "POST",
+            "/api/workspaces/{workspaceId}/join-requests",
+        ):
+            continue  # asking to join a public workspace is what it is for; checked by the callers
+        answer = await client.request(method, path, params=call.query, json=call.body, headers=headers)
         where = f"{method} {path} -> {answer.status_code} {answer.text[:200]}"
         assert answer.status_code < 500, where
         if call.about_b:
@@ -123,6 +128,16 @@ async def test_a_stranger_gets_nothing_of_another_workspace(
             assert b["memberId"] not in answer.text, where
             if not (visibility == "public" and template == "/api/workspaces/search"):
                 assert b["workspaceId"] not in answer.text, where
+
+
+@pytest.mark.parametrize("visibility", ["private", "public"])
+async def test_a_stranger_gets_nothing_of_another_workspace(
+    world: World, client: httpx.AsyncClient, app: Starlette, visibility: str
+) -> None:
+    b, b_owner = await _workspace_b(world, client, public=visibility == "public")
+    stranger = await world.person("Stranger")
+    await world.workspace(stranger, "Alpha")  # a member of A, owner even
+    await walk_as_stranger(client, app, b, stranger.headers, visibility)
 
     # B is untouched.
     seen = await client.get(f"/api/workspaces/{b['workspaceId']}", headers=b_owner.headers)
@@ -138,9 +153,13 @@ async def test_a_stranger_gets_nothing_of_another_workspace(
         # Findable and joinable, yet nothing of it is open before someone lets the stranger in.
         found = await client.get("/api/workspaces/search", params={"q": "bravo"}, headers=stranger.headers)
         assert [w["workspaceId"] for w in found.json()["items"]] == [b["workspaceId"]]
-        asked = await client.post(f"/api/workspaces/{b['workspaceId']}/join-requests", headers=stranger.headers, json={})
+        asked = await client.post(
+            f"/api/workspaces/{b['workspaceId']}/join-requests", headers=stranger.headers, json={}
+        )
         assert asked.status_code == 201 and asked.json()["status"] == "PENDING"
-        assert (await client.get(f"/api/workspaces/{b['workspaceId']}/members", headers=stranger.headers)).status_code == 404
+        assert (
+            await client.get(f"/api/workspaces/{b['workspaceId']}/members", headers=stranger.headers)
+        ).status_code == 404
     else:
         found = await client.get("/api/workspaces/search", params={"q": "bravo"}, headers=stranger.headers)
         assert found.json()["items"] == []

@@ -16,12 +16,18 @@ async def test_a_request_waits_for_an_admin_who_approves_it(world: World, client
     made = await client.post(url, headers=eve.headers, json={"message": "Hi, I am Eve"})
     assert made.status_code == 201
     request = made.json()
-    assert request["status"] == "PENDING" and request["userId"] == str(eve.id) and request["message"] == "Hi, I am Eve"
+    assert (
+        request["status"] == "PENDING"
+        and request["userId"] == str(eve.id)
+        and request["message"] == "Hi, I am Eve"
+    )
     created = await world.wait_for_event("user.join_request_created", requestId=request["requestId"])
     assert sorted(created["adminIds"]) == sorted([str(ada.id), str(bob.id)]) and created["userName"] == "Eve"
     again = await client.post(url, headers=eve.headers, json={})
     assert again.status_code == 409 and again.json()["code"] == "JOIN_REQUEST_PENDING"
-    assert (await client.get(f"/api/workspaces/{space['workspaceId']}", headers=eve.headers)).status_code == 404
+    assert (
+        await client.get(f"/api/workspaces/{space['workspaceId']}", headers=eve.headers)
+    ).status_code == 404
 
     listed = (await client.get(url, headers=bob.headers)).json()
     assert [r["requestId"] for r in listed["items"]] == [request["requestId"]]
@@ -52,7 +58,9 @@ async def test_a_rejected_request_leaves_them_out(world: World, client: httpx.As
 
     rejected = await client.post(f"{url}/{request['requestId']}/reject", headers=ada.headers)
     assert rejected.status_code == 200 and rejected.json()["status"] == "REJECTED"
-    assert (await client.get(f"/api/workspaces/{space['workspaceId']}", headers=eve.headers)).status_code == 404
+    assert (
+        await client.get(f"/api/workspaces/{space['workspaceId']}", headers=eve.headers)
+    ).status_code == 404
     # They may ask again later.
     assert (await client.post(url, headers=eve.headers)).status_code == 201
 
@@ -69,7 +77,9 @@ async def test_no_approval_needed_means_approved_at_once(world: World, client: h
     assert added["via"] == "JOIN_REQUEST"
 
 
-async def test_private_workspaces_are_404_and_members_do_not_decide(world: World, client: httpx.AsyncClient) -> None:
+async def test_private_workspaces_are_404_and_members_do_not_decide(
+    world: World, client: httpx.AsyncClient
+) -> None:
     ada, bob, eve = await world.person("Ada"), await world.person("Bob"), await world.person("Eve")
     private = await world.workspace(ada, "Closed")
     answer = await client.post(f"/api/workspaces/{private['workspaceId']}/join-requests", headers=eve.headers)
@@ -80,5 +90,9 @@ async def test_private_workspaces_are_404_and_members_do_not_decide(world: World
     url = f"/api/workspaces/{public['workspaceId']}/join-requests"
     request = (await client.post(url, headers=eve.headers)).json()
     assert (await client.get(url, headers=bob.headers)).status_code == 403
-    assert (await client.post(f"{url}/{request['requestId']}/approve", headers=bob.headers)).status_code == 403
-    assert (await client.post(f"{url}/{request['requestId']}/approve", headers=eve.headers)).status_code == 404
+    assert (
+        await client.post(f"{url}/{request['requestId']}/approve", headers=bob.headers)
+    ).status_code == 403
+    assert (
+        await client.post(f"{url}/{request['requestId']}/approve", headers=eve.headers)
+    ).status_code == 404

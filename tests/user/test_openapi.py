@@ -43,5 +43,10 @@ async def test_openapi_lists_every_user_route_with_its_schemas(client: httpx.Asy
     schemas = spec["components"]["schemas"]
     assert {"userId", "role", "nickname", "avatarUrl", "joinedAt"} <= set(schemas["MemberOut"]["properties"])
     assert set(schemas["UserOut"]["properties"]) == {
-        "userId", "email", "name", "locale", "defaultWorkspaceId", "createdAt"
+        "userId",
+        "email",
+        "name",
+        "locale",
+        "defaultWorkspaceId",
+        "createdAt",
     }

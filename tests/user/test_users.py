@@ -7,9 +7,9 @@ import uuid
 
 import httpx
 from sqlalchemy import update
+from wealist_plugins.user.models import User
 
 from tests.user.conftest import World
-from wealist_plugins.user.models import User
 
 
 async def test_me_reads_and_changes_my_account(world: World, client: httpx.AsyncClient) -> None:
@@ -68,18 +68,27 @@ async def test_default_workspace_must_be_one_i_belong_to(world: World, client: h
 async def test_a_deleted_default_workspace_is_no_default(world: World, client: httpx.AsyncClient) -> None:
     ada = await world.person()
     space = await world.workspace(ada)
-    assert (await client.delete(f"/api/workspaces/{space['workspaceId']}", headers=ada.headers)).status_code == 204
+    assert (
+        await client.delete(f"/api/workspaces/{space['workspaceId']}", headers=ada.headers)
+    ).status_code == 204
     assert (await client.get("/api/users/me", headers=ada.headers)).json()["defaultWorkspaceId"] is None
 
 
-async def test_users_are_visible_only_to_people_sharing_a_workspace(world: World, client: httpx.AsyncClient) -> None:
+async def test_users_are_visible_only_to_people_sharing_a_workspace(
+    world: World, client: httpx.AsyncClient
+) -> None:
     ada, bob, eve = await world.person("Ada"), await world.person("Bob"), await world.person("Eve")
     space = await world.workspace(ada)
     await world.add(space, ada, bob)
 
     seen = await client.get(f"/api/users/{bob.id}", headers=ada.headers)
     assert seen.status_code == 200
-    assert seen.json() == {"userId": str(bob.id), "email": bob.email, "name": "Bob", "createdAt": seen.json()["createdAt"]}
+    assert seen.json() == {
+        "userId": str(bob.id),
+        "email": bob.email,
+        "name": "Bob",
+        "createdAt": seen.json()["createdAt"],
+    }
     assert (await client.get(f"/api/users/{ada.id}", headers=ada.headers)).status_code == 200
     assert (await client.get(f"/api/users/{bob.id}", headers=eve.headers)).status_code == 404
     assert (await client.get(f"/api/users/{uuid.uuid4()}", headers=ada.headers)).status_code == 404
@@ -95,7 +104,9 @@ async def test_delete_then_restore_my_account(world: World, client: httpx.AsyncC
     refused = await client.get("/api/users/me", headers=bob.headers)
     assert refused.status_code == 403 and refused.json()["code"] == "ACCOUNT_DELETED"
     # Gone for everyone else: not a member any more, not visible, not in the directory's membership.
-    members = (await client.get(f"/api/workspaces/{space['workspaceId']}/members", headers=ada.headers)).json()
+    members = (
+        await client.get(f"/api/workspaces/{space['workspaceId']}/members", headers=ada.headers)
+    ).json()
     assert [m["userId"] for m in members["items"]] == [str(ada.id)]
     assert (await client.get(f"/api/users/{bob.id}", headers=ada.headers)).status_code == 404
     assert await world.directory.membership(uuid.UUID(space["workspaceId"]), bob.id) is None
@@ -104,7 +115,9 @@ async def test_delete_then_restore_my_account(world: World, client: httpx.AsyncC
     restored = await client.post("/api/users/me/restore", headers=bob.headers)
     assert restored.status_code == 200 and restored.json()["userId"] == str(bob.id)
     await world.wait_for_event("user.user_restored", userId=str(bob.id))
-    members = (await client.get(f"/api/workspaces/{space['workspaceId']}/members", headers=ada.headers)).json()
+    members = (
+        await client.get(f"/api/workspaces/{space['workspaceId']}/members", headers=ada.headers)
+    ).json()
     assert {m["userId"] for m in members["items"]} == {str(ada.id), str(bob.id)}
 
 

@@ -24,13 +24,21 @@ async def test_creating_a_workspace_makes_me_its_owner(world: World, client: htt
     added = await world.wait_for_event("user.member_added", workspaceId=created["workspaceId"])
     assert added["role"] == "OWNER" and added["via"] == "CREATED" and added["workspaceName"] == "Apollo"
     # The creator has a profile in the workspace, made from the default one.
-    profile = await client.get("/api/profiles/me", params={"workspaceId": created["workspaceId"]}, headers=ada.headers)
+    profile = await client.get(
+        "/api/profiles/me", params={"workspaceId": created["workspaceId"]}, headers=ada.headers
+    )
     assert profile.json()["nickname"] == "Ada"
 
 
 async def test_bad_workspace_input_is_422(world: World, client: httpx.AsyncClient) -> None:
     ada = await world.person()
-    for body in ({}, {"name": ""}, {"name": "x" * 101}, {"name": "ok", "isPublic": "maybe"}, {"name": "ok", "x": 1}):
+    for body in (
+        {},
+        {"name": ""},
+        {"name": "x" * 101},
+        {"name": "ok", "isPublic": "maybe"},
+        {"name": "ok", "x": 1},
+    ):
         assert (await client.post("/api/workspaces", headers=ada.headers, json=body)).status_code == 422, body
 
 
@@ -105,30 +113,53 @@ async def test_search_finds_public_workspaces_by_name_and_shows_public_fields(
     literal = await client.get("/api/workspaces/search", params={"q": "%_"}, headers=eve.headers)
     assert [w["name"] for w in literal.json()["items"]] == ["100%_rocket"]
 
-    first = (await client.get("/api/workspaces/search", params={"q": "rocket", "limit": 2}, headers=eve.headers)).json()
+    first = (
+        await client.get("/api/workspaces/search", params={"q": "rocket", "limit": 2}, headers=eve.headers)
+    ).json()
     rest = await client.get(
-        "/api/workspaces/search", params={"q": "rocket", "limit": 2, "cursor": first["nextCursor"]}, headers=eve.headers
+        "/api/workspaces/search",
+        params={"q": "rocket", "limit": 2, "cursor": first["nextCursor"]},
+        headers=eve.headers,
     )
-    assert [w["name"] for w in first["items"] + rest.json()["items"]] == ["100%_rocket", "Rocket Lab", "rocketry club"]
+    assert [w["name"] for w in first["items"] + rest.json()["items"]] == [
+        "100%_rocket",
+        "Rocket Lab",
+        "rocketry club",
+    ]
     assert rest.json()["nextCursor"] is None
-    assert (await client.get("/api/workspaces/search", params={"q": ""}, headers=eve.headers)).status_code == 422
+    assert (
+        await client.get("/api/workspaces/search", params={"q": ""}, headers=eve.headers)
+    ).status_code == 422
 
 
-async def test_transfer_makes_a_member_the_owner_and_me_an_admin(world: World, client: httpx.AsyncClient) -> None:
+async def test_transfer_makes_a_member_the_owner_and_me_an_admin(
+    world: World, client: httpx.AsyncClient
+) -> None:
     ada, bob, eve = await world.person("Ada"), await world.person("Bob"), await world.person("Eve")
     space = await world.workspace(ada)
     await world.add(space, ada, bob)
     url = f"/api/workspaces/{space['workspaceId']}"
 
-    assert (await client.post(f"{url}/transfer", headers=bob.headers, json={"userId": str(bob.id)})).status_code == 403
-    assert (await client.post(f"{url}/transfer", headers=ada.headers, json={"userId": str(eve.id)})).status_code == 404
-    assert (await client.post(f"{url}/transfer", headers=ada.headers, json={"userId": str(ada.id)})).status_code == 409
+    assert (
+        await client.post(f"{url}/transfer", headers=bob.headers, json={"userId": str(bob.id)})
+    ).status_code == 403
+    assert (
+        await client.post(f"{url}/transfer", headers=ada.headers, json={"userId": str(eve.id)})
+    ).status_code == 404
+    assert (
+        await client.post(f"{url}/transfer", headers=ada.headers, json={"userId": str(ada.id)})
+    ).status_code == 409
     moved = await client.post(f"{url}/transfer", headers=ada.headers, json={"userId": str(bob.id)})
     assert moved.status_code == 200
     assert moved.json()["ownerId"] == str(bob.id) and moved.json()["myRole"] == "ADMIN"
-    roles = {m["userId"]: m["role"] for m in (await client.get(f"{url}/members", headers=ada.headers)).json()["items"]}
+    roles = {
+        m["userId"]: m["role"]
+        for m in (await client.get(f"{url}/members", headers=ada.headers)).json()["items"]
+    }
     assert roles == {str(ada.id): "ADMIN", str(bob.id): "OWNER"}
-    await world.wait_for_event("user.member_role_changed", userId=str(bob.id), role="OWNER", previousRole="MEMBER")
+    await world.wait_for_event(
+        "user.member_role_changed", userId=str(bob.id), role="OWNER", previousRole="MEMBER"
+    )
     # The new owner may delete it; the old one may not any more.
     assert (await client.delete(url, headers=ada.headers)).status_code == 403
     assert (await client.delete(url, headers=bob.headers)).status_code == 204

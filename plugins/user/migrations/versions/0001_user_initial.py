@@ -61,16 +61,16 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
         _time("joined_at"),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["user_user.id"], name=op.f("fk_user_member_user_id_user_user")
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["user_user.id"], name=op.f("fk_user_member_user_id_user_user")),
         sa.ForeignKeyConstraint(
             ["workspace_id"], ["user_workspace.id"], name=op.f("fk_user_member_workspace_id_user_workspace")
         ),
         sa.PrimaryKeyConstraint("workspace_id", "user_id", name=op.f("pk_user_member")),
     )
     op.create_index(op.f("ix_user_member_user_id_joined_at"), "user_member", ["user_id", "joined_at"])
-    op.create_index(op.f("ix_user_member_workspace_id_joined_at"), "user_member", ["workspace_id", "joined_at"])
+    op.create_index(
+        op.f("ix_user_member_workspace_id_joined_at"), "user_member", ["workspace_id", "joined_at"]
+    )
     op.create_table(
         "user_invitation",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -85,7 +85,9 @@ def upgrade() -> None:
         sa.Column("accepted_by", sa.Uuid(), nullable=True),
         _time("decided_at", nullable=True),
         sa.ForeignKeyConstraint(
-            ["workspace_id"], ["user_workspace.id"], name=op.f("fk_user_invitation_workspace_id_user_workspace")
+            ["workspace_id"],
+            ["user_workspace.id"],
+            name=op.f("fk_user_invitation_workspace_id_user_workspace"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_invitation")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_user_invitation_token_hash")),
@@ -110,7 +112,9 @@ def upgrade() -> None:
             ["user_id"], ["user_user.id"], name=op.f("fk_user_join_request_user_id_user_user")
         ),
         sa.ForeignKeyConstraint(
-            ["workspace_id"], ["user_workspace.id"], name=op.f("fk_user_join_request_workspace_id_user_workspace")
+            ["workspace_id"],
+            ["user_workspace.id"],
+            name=op.f("fk_user_join_request_workspace_id_user_workspace"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_join_request")),
     )

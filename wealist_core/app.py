@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,9 +94,10 @@ def create_app(
     for _label, resource in container.resources():
         routes += list(resource.routes())
     state = WealistState(settings, host, container, metrics, routes)
-    for route in routes:
+    for route in _walk(routes):
         if isinstance(route, ApiRoute):
             route.authenticator = state.authenticate
+            route.default_max_body = settings.max_body_bytes
     routes += _host_routes(state)
 
     middleware = [Middleware(HostMiddleware, metrics=metrics, access_log_enabled=settings.access_log)]
@@ -152,18 +153,18 @@ def _plugin_routes(host: PluginHost, settings: Settings) -> list[BaseRoute]:
                     f"Plugin '{name}' registers the route {path} outside its prefixes "
                     f"({', '.join(prefixes) or 'none declared'}); add the prefix to its manifest."
                 )
-            _label(route, name)
-            if isinstance(route, ApiRoute):
-                route.default_max_body = settings.max_body_bytes
+            for child in _walk([route]):
+                child.plugin = name  # type: ignore[attr-defined]
             routes.append(route)
     return routes
 
 
-def _label(route: BaseRoute, plugin: str) -> None:
-    route.plugin = plugin  # type: ignore[attr-defined]
-    if isinstance(route, Mount):
-        for child in route.routes:
-            _label(child, plugin)
+def _walk(routes: Sequence[BaseRoute]) -> Iterator[BaseRoute]:
+    """Every route, those inside mounts included."""
+    for route in routes:
+        yield route
+        if isinstance(route, Mount):
+            yield from _walk(route.routes)
 
 
 def _host_routes(state: WealistState) -> list[BaseRoute]:

@@ -31,6 +31,7 @@ user_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("wealist_u
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 access_log = logging.getLogger("wealist.access")
+log = logging.getLogger("wealist.http")
 
 
 class JsonFormatter(logging.Formatter):
@@ -187,6 +188,19 @@ class Metrics:
         )
 
 
+def _internal_error_body(scope: Scope, request_id: str) -> bytes:
+    problem = {
+        "type": "https://wealist.dev/problems/internal-error",
+        "title": "Internal server error",
+        "status": 500,
+        "code": "INTERNAL_ERROR",
+        "detail": "An unexpected error occurred; it has been logged.",
+        "instance": scope["path"],
+        "requestId": request_id,
+    }
+    return _ENCODER.encode(problem).encode()
+
+
 def _route_labels(scope: Scope) -> tuple[str, str]:
     route = scope.get("route")
     if route is None:
@@ -238,10 +252,13 @@ class HostMiddleware:
         status = 500
         header = (b"x-request-id", request_id.encode("latin-1"))
 
+        status_sent = False
+
         async def send_wrapper(message: Message) -> None:
-            nonlocal status
+            nonlocal status, status_sent
             if message["type"] == "http.response.start":
                 status = message["status"]
+                status_sent = True
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
@@ -250,6 +267,24 @@ class HostMiddleware:
         started = time.perf_counter()
         try:
             await self.app(scope, receive, send_wrapper)
+        except Exception:
+            # Answered here rather than by Starlette's outermost handler, which runs after this middleware
+            # has finished (no request id, no metrics) and re-raises, so the server logs it a second time.
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if status_sent:
+                raise  # the answer is under way: nothing sensible can be sent any more
+            body = _internal_error_body(scope, request_id)
+            await send_wrapper(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/problem+json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send_wrapper({"type": "http.response.body", "body": body})
         finally:
             elapsed = time.perf_counter() - started
             metrics.in_flight_count -= 1

@@ -20,6 +20,7 @@ __all__ = [
     "MANAGERS",
     "actor",
     "check_actor",
+    "invalid_field",
     "normalise_email",
     "require_inviter",
     "require_manager",
@@ -87,6 +88,13 @@ def require_inviter(workspace: Workspace, role: str) -> None:
     when the workspace lets them (``onlyAdminsInvite`` false)."""
     if role not in MANAGERS and workspace.only_admins_invite:
         raise Forbidden("Only the owner and admins may invite to this workspace.", code="ROLE_REQUIRED")
+
+
+def invalid_field(field: str, message: str, code: str = "VALIDATION_ERROR") -> ValidationProblem:
+    """A 422 about one field (its wire name, e.g. ``body.avatarKey``), shaped as the host's own."""
+    return ValidationProblem(
+        f"{field}: {message}", code=code, errors=[{"field": field, "message": message, "type": "value_error"}]
+    )
 
 
 def normalise_email(raw: str) -> str:

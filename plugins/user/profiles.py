@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from wealist_plugins.user.access import actor, require_member
+from wealist_plugins.user.access import actor, invalid_field, require_member
 from wealist_plugins.user.avatars import AvatarUrls
 from wealist_plugins.user.models import DEFAULT_SCOPE, AvatarUpload, Profile, User, utcnow
 from wealist_plugins.user.options import AVATAR_TYPES, UserOptions
@@ -18,15 +18,9 @@ from wealist_plugins.user.repository import UserRepository
 from wealist_plugins.user.schemas import AvatarUploadIn, AvatarUploadOut, ProfileOut, ProfilePatch
 from wealist_plugins.user.service import PLUGIN, Clock
 
-from wealist_core import BlobStore, Database, NotFound, PayloadTooLarge, ValidationProblem
+from wealist_core import BlobStore, Database, NotFound, PayloadTooLarge
 
 __all__ = ["ProfileService"]
-
-
-def _invalid(field: str, message: str, code: str = "VALIDATION_ERROR") -> ValidationProblem:
-    return ValidationProblem(
-        f"{field}: {message}", code=code, errors=[{"field": field, "message": message, "type": "value_error"}]
-    )
 
 
 def _media_type(content_type: str) -> str:
@@ -98,9 +92,7 @@ class ProfileService:
             me = await actor(repo, user_id)
             scope = await self._scope(repo, user_id, workspace_id)
             profile = await self._profile(repo, me, scope)
-            if "nickname" in given:
-                if patch.nickname is None:
-                    raise _invalid("body.nickname", "a nickname cannot be removed")
+            if patch.nickname is not None:  # the schema refuses an explicit null
                 profile.nickname = patch.nickname
             if "avatar_key" in given:
                 if patch.avatar_key is not None:
@@ -115,13 +107,17 @@ class ProfileService:
     ) -> None:
         upload = await repo.avatar_upload(key)
         if upload is None or upload.user_id != user_id or upload.workspace_id != scope:
-            raise _invalid("body.avatarKey", "not a key issued to you for this profile", "AVATAR_KEY_UNKNOWN")
+            raise invalid_field(
+                "body.avatarKey", "not a key issued to you for this profile", "AVATAR_KEY_UNKNOWN"
+            )
         info = await self.blobs.head(key)
         if info is None:
-            raise _invalid("body.avatarKey", "nothing was uploaded under this key yet", "AVATAR_NOT_UPLOADED")
+            raise invalid_field(
+                "body.avatarKey", "nothing was uploaded under this key yet", "AVATAR_NOT_UPLOADED"
+            )
         # The store enforced these at upload time; an S3-compatible store may not, so check what arrived.
         if _media_type(info.content_type) not in AVATAR_TYPES or info.size > self.options.avatar_max_bytes:
-            raise _invalid(
+            raise invalid_field(
                 "body.avatarKey", "the uploaded file is not an image of at most 20 MB", "AVATAR_INVALID"
             )
 
@@ -129,7 +125,7 @@ class ProfileService:
         content_type = _media_type(body.content_type)
         extension = AVATAR_TYPES.get(content_type)
         if extension is None:
-            raise _invalid(
+            raise invalid_field(
                 "body.contentType",
                 f"avatars must be one of {', '.join(sorted(AVATAR_TYPES))}",
                 "UNSUPPORTED_AVATAR_TYPE",

@@ -65,7 +65,9 @@ class UserRepository:
         this serves every ``GET /api/users/me``)."""
         query = (
             select(User, Workspace.id)
-            .outerjoin(Member, and_(Member.user_id == User.id, Member.workspace_id == User.default_workspace_id))
+            .outerjoin(
+                Member, and_(Member.user_id == User.id, Member.workspace_id == User.default_workspace_id)
+            )
             .outerjoin(Workspace, and_(Workspace.id == Member.workspace_id, Workspace.deleted_at.is_(None)))
             .where(User.id == user_id)
         )

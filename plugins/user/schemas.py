@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import AfterValidator, EmailStr, StringConstraints
+from pydantic import AfterValidator, EmailStr, StringConstraints, model_validator
+from pydantic.alias_generators import to_camel
 from wealist_plugins.user.contract import Role
 from wealist_plugins.user.pagination import PageQuery
 
@@ -60,6 +61,19 @@ AssignableRole = Annotated[
 ]
 
 
+class _Patch(ApiModel):
+    """A PATCH body: a field left out keeps its value; ``null`` is refused for the fields in ``_required``."""
+
+    _required: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _refuse_nulls(self) -> _Patch:
+        for name in self._required:
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{to_camel(name)} cannot be null: leave it out to keep its value")
+        return self
+
+
 # ------------------------------------------------------------------------------------------------------ users
 
 
@@ -83,8 +97,10 @@ class UserPublic(ApiModel):
     created_at: dt.datetime
 
 
-class UserPatch(ApiModel):
+class UserPatch(_Patch):
     """Fields to change; ``defaultWorkspaceId: null`` clears the default workspace."""
+
+    _required: ClassVar[tuple[str, ...]] = ("name", "locale")
 
     name: Name | None = None
     locale: Locale | None = None
@@ -102,8 +118,10 @@ class WorkspaceIn(ApiModel):
     only_admins_invite: bool = True
 
 
-class WorkspacePatch(ApiModel):
-    """Settings to change; a field left out keeps its value."""
+class WorkspacePatch(_Patch):
+    """Settings to change; a field left out keeps its value (``description: null`` empties it)."""
+
+    _required: ClassVar[tuple[str, ...]] = ("name", "is_public", "requires_approval", "only_admins_invite")
 
     name: Name | None = None
     description: Description | None = None
@@ -245,8 +263,10 @@ class ProfileOut(ApiModel):
     avatar_url: str | None
 
 
-class ProfilePatch(ApiModel):
+class ProfilePatch(_Patch):
     """``avatarKey`` is a key from ``POST /api/profiles/me/avatar`` once uploaded; null removes the avatar."""
+
+    _required: ClassVar[tuple[str, ...]] = ("nickname",)
 
     nickname: Nickname | None = None
     avatar_key: Annotated[str, StringConstraints(min_length=1, max_length=300)] | None = None

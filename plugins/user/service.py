@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from sqlalchemy.exc import IntegrityError
 from wealist_plugins.user import events
-from wealist_plugins.user.access import actor, check_actor, normalise_email
+from wealist_plugins.user.access import actor, check_actor, invalid_field, normalise_email
 from wealist_plugins.user.avatars import AvatarUrls
 from wealist_plugins.user.contract import MemberProfile, Membership, Role, UserInfo
 from wealist_plugins.user.membership import add_member, admin_limit_reached
@@ -22,7 +22,7 @@ from wealist_plugins.user.options import UserOptions
 from wealist_plugins.user.repository import UserRepository
 from wealist_plugins.user.schemas import UserOut, UserPatch, UserPublic
 
-from wealist_core import Conflict, Database, NotFound, ValidationProblem
+from wealist_core import Conflict, Database, NotFound
 
 __all__ = ["PLUGIN", "AccountService", "Clock", "UserDirectory", "user_info"]
 
@@ -185,18 +185,14 @@ class AccountService:
         async with self.database.unit_of_work(plugin=PLUGIN) as uow:
             repo = UserRepository(uow.session)
             user = await actor(repo, user_id)
-            if "name" in given:
-                if patch.name is None:
-                    raise _invalid("name", "a name cannot be removed")
+            if patch.name is not None:  # the schema refuses an explicit null
                 user.name = patch.name
-            if "locale" in given:
-                if patch.locale is None:
-                    raise _invalid("locale", "a locale cannot be removed")
+            if patch.locale is not None:
                 user.locale = patch.locale
             if "default_workspace_id" in given:
                 target = patch.default_workspace_id
                 if target is not None and await repo.live_membership(target, user.id) is None:
-                    raise _invalid("defaultWorkspaceId", "not a workspace you belong to")
+                    raise invalid_field("body.defaultWorkspaceId", "not a workspace you belong to")
                 user.default_workspace_id = target
             await repo.flush()
             return await self._out(repo, user)
@@ -247,10 +243,3 @@ class AccountService:
             if not visible or user is None:
                 raise NotFound(f"No user {user_id} shares a workspace with you.", code="USER_NOT_FOUND")
             return UserPublic(user_id=user.id, email=user.email, name=user.name, created_at=user.created_at)
-
-
-def _invalid(field: str, message: str) -> ValidationProblem:
-    return ValidationProblem(
-        f"body.{field}: {message}",
-        errors=[{"field": f"body.{field}", "message": message, "type": "value_error"}],
-    )

@@ -98,9 +98,7 @@ class WorkspaceService:
             require_manager(member, "change the workspace's settings")
             for field in patch.model_fields_set:
                 value = getattr(patch, field)
-                if value is None:
-                    continue  # null means "leave as is": none of these settings can be empty
-                setattr(workspace, field, value)
+                setattr(workspace, field, "" if value is None else value)  # only description may be null
                 if field == "name":
                     workspace.name_key = value.casefold()
             workspace.updated_at = self.clock()

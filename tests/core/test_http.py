@@ -154,9 +154,9 @@ def build(settings_factory: SettingsFactory, **values: Any) -> Starlette:
 @pytest.fixture
 async def client(settings_factory: SettingsFactory) -> AsyncIterator[httpx.AsyncClient]:
     app = build(settings_factory, max_body_bytes=256, cors_origins="https://app.example")
-    # An unhandled error is answered with a 500 and then re-raised by Starlette for the server to log:
-    # the transport must not turn it into an exception in the test.
-    transport = httpx.ASGITransport(app, raise_app_exceptions=False)
+    # The host answers an unhandled error itself and does not re-raise it (the server would log it twice):
+    # the transport would turn a re-raised error into an exception in the test.
+    transport = httpx.ASGITransport(app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
 

@@ -70,7 +70,7 @@ CASES: dict[str, Case] = {
     ),
     "unknown plugin name": Case(
         {"WEALIST_PLUGIN_MODULES": GREETER, "WEALIST_PLUGINS": "greeter,greter"},
-        ("WEALIST_PLUGINS", "'greter'", "not installed", "installed plugins: greeter"),
+        ("WEALIST_PLUGINS", "'greter'", "not installed", "installed plugins: ", "greeter"),
     ),
     "plugin module that cannot be imported": Case(
         {"WEALIST_PLUGIN_MODULES": "tests.plugins.nosuch:Plugin"},

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -105,7 +105,6 @@ class ServerProcess:
     process: subprocess.Popen[bytes]
     port: int
     log_path: Path
-    _log: object = field(repr=False, default=None)
 
     @property
     def url(self) -> str:
@@ -129,9 +128,6 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout)
-        if self._log is not None:
-            self._log.close()  # type: ignore[attr-defined]
-            self._log = None
 
     def wait_until(self, url: str, *, timeout: float, accept: Sequence[int] = (200,)) -> None:
         """Poll ``url`` until it answers one of ``accept``; fail with the output if the process exits."""
@@ -172,15 +168,11 @@ def start_process(
     """Start ``command`` (which listens on ``port``) and wait until ``ready_path`` answers 200."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
-    log = log_path.open("wb")
-    try:
+    with log_path.open("wb") as log:  # the child writes through its own copy of the descriptor
         process = subprocess.Popen(
             list(command), env=dict(env), stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT
         )
-    except BaseException:
-        log.close()
-        raise
-    server = ServerProcess(name, process, port, log_path, log)
+    server = ServerProcess(name, process, port, log_path)
     server.wait_until(f"{server.url}{ready_path}", timeout=timeout)
     return server
 

@@ -118,6 +118,14 @@ class ApiRoute(Route):
         max_body_bytes: int | None = None,
         include_in_schema: bool = True,
     ) -> None:
+        hints = typing.get_type_hints(handler)
+        if response is None:
+            # The return annotation documents the answer when the route does not say otherwise.
+            returned = hints.get("return")
+            if returned is not None and returned is not type(None) and not (
+                isinstance(returned, type) and issubclass(returned, Response)
+            ):
+                response = returned
         self.handler = handler
         self.body_model = body
         self.query_model = query
@@ -133,7 +141,6 @@ class ApiRoute(Route):
         self.authenticator: Authenticator | None = None  # set by the host
         self.default_max_body = 1_048_576  # set by the host from settings
 
-        hints = typing.get_type_hints(handler)
         params = inspect.signature(handler).parameters
         self._wants = frozenset(params) & _INJECTED
         self._path_adapters: dict[str, TypeAdapter[Any]] = {}

@@ -14,6 +14,7 @@ import inspect
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -21,8 +22,8 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Match, Mount, Route
 
 from wealist_core import __version__
 from wealist_core._keys import ensure_secrets
@@ -174,9 +175,7 @@ def _host_routes(state: WealistState) -> list[BaseRoute]:
 
     async def ready(request: Request) -> Response:
         """Readiness: every adapter and plugin check passes within two seconds."""
-        checks: dict[str, Any] = {
-            label: resource.check for label, resource in state.container.resources()
-        }
+        checks: dict[str, Any] = {label: resource.check for label, resource in state.container.resources()}
         checks.update(state.health_checks)
         results = await asyncio.gather(
             *(asyncio.wait_for(check(), timeout=2.0) for check in checks.values()), return_exceptions=True
@@ -215,14 +214,57 @@ def _host_routes(state: WealistState) -> list[BaseRoute]:
         """A readable page of the OpenAPI document."""
         return HTMLResponse(DOCS_HTML)
 
-    hidden = {"include_in_schema": False}
     return [
         Route("/health/live", live, methods=["GET"], name="health_live"),
         Route("/health/ready", ready, methods=["GET"], name="health_ready"),
-        Route("/metrics", metrics, methods=["GET"], name="metrics", **hidden),
-        Route("/api/openapi.json", openapi, methods=["GET"], name="openapi", **hidden),
-        Route("/api/docs", docs, methods=["GET"], name="docs", **hidden),
+        Route("/metrics", metrics, methods=["GET"], name="metrics", include_in_schema=False),
+        Route("/api/openapi.json", openapi, methods=["GET"], name="openapi", include_in_schema=False),
+        Route("/api/docs", docs, methods=["GET"], name="docs", include_in_schema=False),
+        *_frontend_routes(state.settings),
     ]
+
+
+_NOT_FRONTEND = ("/api/", "/ws/", "/internal/", "/health/", "/blobs/")
+_NO_FRONTEND_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Wealist</title></head>
+<body style="font:16px system-ui,sans-serif;max-width:40rem;margin:4rem auto">
+<h1>Wealist is running</h1>
+<p>The web app is not built here (no <code>{folder}</code>): run <code>make run</code> from the repository,
+or <code>npm ci &amp;&amp; npm run build</code> in <code>frontend/</code>.</p>
+<p>The API: <a href="/api/docs">/api/docs</a> · health: <a href="/health/ready">/health/ready</a></p>
+</body></html>"""
+
+
+def _frontend_routes(settings: Settings) -> list[BaseRoute]:
+    """The single-page app at ``/``: its files, and ``index.html`` for every other page path."""
+    folder = Path(settings.frontend_dir).resolve()
+
+    async def frontend(request: Request) -> Response:
+        path = request.url.path
+        if not (folder / "index.html").is_file():
+            return HTMLResponse(
+                _NO_FRONTEND_PAGE.format(folder=folder), status_code=200 if path == "/" else 404
+            )
+        candidate = (folder / path.lstrip("/")).resolve()
+        if candidate.is_relative_to(folder) and candidate.is_file():
+            return FileResponse(candidate)
+        return FileResponse(folder / "index.html", headers={"Cache-Control": "no-cache"})
+
+    return [
+        _FrontendRoute(
+            "/{path:path}", frontend, methods=["GET", "HEAD"], name="frontend", include_in_schema=False
+        )
+    ]
+
+
+class _FrontendRoute(Route):
+    """Matches every page path of the web app, never an API path (those stay problem+json 404s)."""
+
+    def matches(self, scope: Any) -> tuple[Match, Any]:
+        path = scope.get("path", "")
+        if path.startswith(_NOT_FRONTEND) or path in ("/metrics", "/api", "/ws"):
+            return Match.NONE, {}
+        return super().matches(scope)
 
 
 # ---------------------------------------------------------------------------------------------- lifespan
@@ -238,7 +280,7 @@ def _lifespan(state: WealistState) -> Any:
             await _migrate(host, container, settings)
             await _start_outbox_relays(host, container, stack)
             state.consumer_groups = await _start_consumers(host, container)
-            for name, managers in host.per_plugin("wealist_lifespan", app=app).items():
+            for managers in host.per_plugin("wealist_lifespan", app=app).values():
                 for manager in managers:
                     await stack.enter_async_context(manager)
             log.info("started", extra={"plugins": list(host.active)})
@@ -265,7 +307,9 @@ async def _migrate(host: PluginHost, container: Container, settings: Settings) -
             await upgrade(database, reg)
 
 
-async def _start_outbox_relays(host: PluginHost, container: Container, stack: contextlib.AsyncExitStack) -> None:
+async def _start_outbox_relays(
+    host: PluginHost, container: Container, stack: contextlib.AsyncExitStack
+) -> None:
     from wealist_core.outbox import OutboxRelay
 
     for name in host.active:

@@ -122,11 +122,13 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 async def _migrate(settings: Settings) -> list[str]:
+    from wealist_core._keys import ensure_secrets
     from wealist_core.app import registrations
     from wealist_core.container import Container
     from wealist_core.migrations import upgrade
     from wealist_core.plugins import PluginHost
 
+    settings = ensure_secrets(settings)
     host = PluginHost(settings)
     container = Container(settings, host.adapters, host.manifests())
     done: list[str] = []

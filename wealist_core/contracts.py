@@ -62,7 +62,7 @@ def contract(provider: str, name: str | None = None) -> Callable[[type[P]], type
     return mark
 
 
-def contract_info(proto: type[Any]) -> ContractInfo:
+def contract_info(proto: Any) -> ContractInfo:
     info = getattr(proto, _ATTR, None)
     if not isinstance(info, ContractInfo):
         raise TypeError(f"{proto!r} is not a contract: decorate it with @contract('<plugin>')")
@@ -167,7 +167,8 @@ class Contracts:
         self._remote: dict[str, Any] = {}
         self._client: httpx.AsyncClient | None = None
 
-    def provide(self, proto: type[P], implementation: P) -> None:
+    # Typed as Callable rather than type[P]: mypy refuses a Protocol class where type[P] is expected.
+    def provide(self, proto: Callable[..., P], implementation: P) -> None:
         info = contract_info(proto)
         missing = [m for m in _methods(proto) if not callable(getattr(implementation, m, None))]
         if missing:
@@ -180,10 +181,10 @@ class Contracts:
     def provided(self) -> list[str]:
         return sorted(self._local)
 
-    def is_local(self, proto: type[Any]) -> bool:
+    def is_local(self, proto: Any) -> bool:
         return contract_info(proto).key in self._local
 
-    def get(self, proto: type[P]) -> P:
+    def get(self, proto: Callable[..., P]) -> P:
         info = contract_info(proto)
         local = self._local.get(info.key)
         if local is not None:

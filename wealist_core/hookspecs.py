@@ -6,7 +6,9 @@ pluggy: they go through the :class:`~wealist_core.ports.EventBus`, so they cross
 Argument names are a fixed vocabulary, always of the same type: ``settings`` (:class:`Settings`),
 ``container`` (:class:`Container`), ``app`` (the Starlette application), ``request`` (a Starlette
 ``Request`` or ``WebSocket``), ``cli`` (the ``argparse`` sub-parsers object). An implementation takes only
-the arguments it needs. Collect hooks return one value or a list; results may be awaitables.
+the arguments it needs. Collect hooks return one value or a list. They run while the application is
+built, so they return values; ``wealist_authenticate`` may return an awaitable (the host awaits either),
+and the checks of ``wealist_health_checks`` are coroutine functions.
 """
 
 from __future__ import annotations

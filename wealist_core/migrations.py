@@ -37,6 +37,7 @@ import io
 from argparse import Namespace
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from alembic import command
@@ -242,13 +243,13 @@ def _own_objects(registration: ModelRegistration) -> Callable[..., bool]:
 # ------------------------------------------------------------------------------------- migration helpers
 
 
-def create_outbox_table(op: Operations, plugin: str) -> None:
+def create_outbox_table(op: Operations | ModuleType, plugin: str) -> None:
     """Create ``<plugin>_outbox`` in a migration: the table :func:`wealist_core.db.outbox_table` describes."""
     table = outbox_table(MetaData(), plugin)
     # Copies, because a Column belongs to one Table and this one already has its own.
     op.create_table(table.name, *(column._copy() for column in table.columns))
 
 
-def drop_outbox_table(op: Operations, plugin: str) -> None:
+def drop_outbox_table(op: Operations | ModuleType, plugin: str) -> None:
     """Drop ``<plugin>_outbox`` in a migration's downgrade."""
     op.drop_table(f"{plugin}_outbox")

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import os
 import json
 import logging
+import os
 import re
 import sys
 import time

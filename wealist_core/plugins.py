@@ -54,7 +54,7 @@ def _distribution(ep: Any) -> str:
     return f"{dist.name} {dist.version}" if dist is not None else ep.value
 
 
-def _import_path(path: str) -> object:
+def _import_path(path: str, setting: str = "WEALIST_PLUGIN_MODULES") -> object:
     module_name, _, attr = path.partition(":")
     try:
         obj: object = importlib.import_module(module_name)
@@ -62,7 +62,7 @@ def _import_path(path: str) -> object:
             obj = getattr(obj, part)
     except (ImportError, AttributeError) as exc:
         raise PluginError(
-            f"WEALIST_PLUGIN_MODULES names {path!r}, which cannot be imported ({exc}); "
+            f"{setting} names {path!r}, which cannot be imported ({exc}); "
             "give 'package.module' or 'package.module:Class'."
         ) from exc
     return obj
@@ -116,6 +116,8 @@ class PluginHost:
         if self.settings.autoload:
             for ep in sorted(entry_points(group=ADAPTER_GROUP), key=lambda e: e.name):
                 sources.append((ep.name, ep, _distribution(ep)))
+        for path in self.settings.adapter_modules:
+            sources.append((path.rsplit(".", 1)[-1], _import_path(path, "WEALIST_ADAPTER_MODULES"), path))
         for obj in extra:
             sources.append((getattr(obj, "__name__", type(obj).__name__), obj, "explicit"))
         for name, obj, source in sources:

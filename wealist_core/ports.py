@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    from starlette.routing import BaseRoute
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+    from starlette.routing import BaseRoute
 
 __all__ = [
     "BlobInfo",

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     # Plugins to load by import path ("package.module:Class"), beside the installed ones: handy for a
     # plugin under development, and how tests start processes with toy plugins.
     plugin_modules: tuple[str, ...] = ()
+    adapter_modules: tuple[str, ...] = ()  # adapters by import path, likewise
     autoload: bool = True  # load plugins and adapters from entry points; tests turn it off
     trace_hooks: bool = False  # log every hook call with its arguments and result
 
@@ -64,6 +65,8 @@ class Settings(BaseSettings):
     secret_key: str = ""  # signs local blob URLs; generated in embedded mode
     public_url: str = "http://127.0.0.1:8000"  # how browsers reach this deployment
 
+    # The built web app (``npm run build`` in frontend/), served at / when the folder exists.
+    frontend_dir: Path = Path("frontend/dist")
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = 1_048_576
     log_level: str = "INFO"
@@ -75,7 +78,7 @@ class Settings(BaseSettings):
     overrides: dict[str, dict[str, str]] = Field(default_factory=dict)
 
 
-    @field_validator("plugins", "plugin_modules", "cors_origins", mode="before")
+    @field_validator("plugins", "plugin_modules", "adapter_modules", "cors_origins", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):

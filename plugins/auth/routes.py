@@ -67,9 +67,9 @@ def auth_routes(service: AuthService, flow: OidcFlow, keys: KeyRing) -> list[Api
         """The user's sessions: device, IP, creation and last use."""
         return Page[SessionOut](items=await service.list_sessions(principal), next_cursor=None)
 
-    async def delete_session(session_id: uuid.UUID, principal: Principal) -> None:
+    async def delete_session(sessionId: uuid.UUID, principal: Principal) -> None:
         """End one of your sessions."""
-        await service.revoke_session(principal, session_id)
+        await service.revoke_session(principal, sessionId)
 
     async def change_password(body: PasswordChangeRequest, principal: Principal) -> None:
         """Change your password; your other sessions end."""
@@ -144,7 +144,9 @@ def auth_routes(service: AuthService, flow: OidcFlow, keys: KeyRing) -> list[Api
         ApiRoute(f"{P}/logout", logout, methods=["POST"], body=LogoutRequest, tags=TAGS),
         ApiRoute(f"{P}/logout-all", logout_all, methods=["POST"], tags=TAGS),
         ApiRoute(f"{P}/sessions", list_sessions, response=Page[SessionOut], tags=TAGS),
-        ApiRoute(f"{P}/sessions/{{session_id}}", delete_session, methods=["DELETE"], tags=TAGS, errors=[404]),
+        ApiRoute(
+            f"{P}/sessions/{{sessionId:uuid}}", delete_session, methods=["DELETE"], tags=TAGS, errors=[404]
+        ),
         ApiRoute(
             f"{P}/password",
             change_password,

@@ -25,7 +25,7 @@ from wealist_plugins.auth.models import Account, now, utc
 from wealist_plugins.auth.passwords import PasswordHasher, check_password, normalise_email, valid_email
 from wealist_plugins.auth.repository import AuthRepository
 from wealist_plugins.auth.schemas import RecoveryCodes, SessionOut, TokenPair, TotpEnrollment
-from wealist_plugins.auth.secretbox import SecretBox
+from wealist_plugins.auth.secretbox import SealedValueError, SecretBox
 from wealist_plugins.auth.sessions import SessionStore
 from wealist_plugins.auth.tokens import TokenIssuer
 from wealist_plugins.auth.totp import Totp, is_totp_code, new_recovery_codes, normalise_recovery_code
@@ -244,13 +244,23 @@ class AuthService:
             if account is None or account.totp_secret is None:
                 return False
             if is_totp_code(code):
-                secret = self._totp_box.open(account.totp_secret, label=str(user_id)).decode()
+                secret = self._open_totp_secret(account.totp_secret, user_id)
+                if secret is None:
+                    return False
                 step = self.totp.matching_step(secret, code)
                 return step is not None and await repo.claim_totp_step(user_id, step)
             spent = await repo.use_recovery_code(user_id, self._recovery_hash(user_id, code))
             if spent:
                 log.info("recovery code used", extra={"user_id": str(user_id)})
             return spent
+
+    def _open_totp_secret(self, sealed: str, user_id: uuid.UUID) -> str | None:
+        try:
+            return self._totp_box.open(sealed, label=str(user_id)).decode()
+        except SealedValueError:
+            # WEALIST_SECRET_KEY changed since enrolment (see docs/auth.md): refuse, loudly, rather than fail.
+            log.error("the TOTP secret of user %s cannot be opened with WEALIST_SECRET_KEY", user_id)
+            return None
 
     def _recovery_hash(self, user_id: uuid.UUID, code: str) -> str:
         return self._codes_box.digest(f"{user_id}:{normalise_recovery_code(code)}")
@@ -313,8 +323,8 @@ class AuthService:
             account = await self._own_account(repo, user_id)
             if account.totp_pending_secret is None:
                 raise Conflict("Start with POST /api/auth/totp/enroll.", code="TOTP_NOT_ENROLLING")
-            secret = self._totp_box.open(account.totp_pending_secret, label=str(user_id)).decode()
-            step = self.totp.matching_step(secret, code)
+            secret = self._open_totp_secret(account.totp_pending_secret, user_id)
+            step = self.totp.matching_step(secret, code) if secret is not None else None
             if step is None:
                 raise Forbidden("The code is wrong or expired.", code="TOTP_INVALID")
             account.totp_secret = account.totp_pending_secret

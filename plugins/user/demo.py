@@ -8,10 +8,12 @@ made themselves. ``--if-empty`` does nothing when the demo user exists already (
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -78,14 +80,22 @@ async def seed_demo(
             except DemoError as exc:
                 print(f"wealist demo: {exc}", file=sys.stderr)
                 return 1
+    notes = Path(app.state.wealist.settings.data_dir) / "demo-credentials.txt"
     if not created:
-        if not if_empty:
-            out(f"The demo user {DEMO_EMAIL} exists already; nothing was changed.")
+        where = f" (the password is in {notes})" if notes.exists() else ""
+        out(f"The demo user {DEMO_EMAIL} exists already; nothing was changed{where}.")
         return 0
-    out(f"Demo data is ready: the workspace {DEMO_WORKSPACE!r} with {1 + len(TEAMMATES)} members.")
-    out(f"Open {public_url} and sign in with any of these (password: {password}):")
-    for user in (OWNER, *TEAMMATES):
-        out(f"  {user.email:<22} {user.name} ({user.role.lower()})")
+    lines = [
+        f"Demo data is ready: the workspace {DEMO_WORKSPACE!r} with {1 + len(TEAMMATES)} members.",
+        f"Open {public_url} and sign in with any of these (password: {password}):",
+        *(f"  {user.email:<22} {user.name} ({user.role.lower()})" for user in (OWNER, *TEAMMATES)),
+    ]
+    for line in lines:
+        out(line)
+    # Kept for the next `make run`, which finds the data and would otherwise have no password to show.
+    fd = os.open(notes, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
     return 0
 
 

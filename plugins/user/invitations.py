@@ -176,15 +176,17 @@ class InvitationService:
             invitation = await repo.invitation_by_token(hash_token(token))
             if invitation is None:
                 raise gone
+            pending = invitation.status == "PENDING" and invitation.expires_at > self.clock()
+            # Following one's own used link again shows the workspace; it never lets a removed member back.
             reused = invitation.status == "ACCEPTED" and invitation.accepted_by == me.id
-            if not reused and (invitation.status != "PENDING" or invitation.expires_at <= self.clock()):
-                raise gone
             workspace = await repo.workspace(invitation.workspace_id, for_update=True)
-            if workspace is None:
+            if workspace is None or not (pending or reused):
                 raise gone
             member = await repo.member(workspace.id, me.id)
             already = member is not None
             if member is None:
+                if not pending:
+                    raise gone
                 role = Role(invitation.role)
                 if role is Role.ADMIN and await admin_limit_reached(repo, workspace, self.options.max_admins):
                     role = Role.MEMBER
@@ -192,10 +194,7 @@ class InvitationService:
                 member = await add_member(
                     uow, repo, workspace, me, role, actor=inviter or me, via="INVITATION"
                 )
-            if invitation.status == "PENDING":
-                invitation.status, invitation.accepted_by, invitation.decided_at = (
-                    "ACCEPTED",
-                    me.id,
-                    self.clock(),
-                )
+            if pending:
+                invitation.status, invitation.accepted_by = "ACCEPTED", me.id
+                invitation.decided_at = self.clock()
             return AcceptResult(workspace=workspace_out(workspace, member.role), already_member=already)

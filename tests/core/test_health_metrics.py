@@ -194,7 +194,7 @@ async def test_requests_are_counted_by_route_template_and_plugin(client: httpx.A
     for _ in range(2):
         assert (await client.get(f"/api/watched/items/{uuid.uuid4()}")).status_code == 204
     await client.get("/health/live")
-    await client.get("/nowhere")
+    await client.get("/api/nowhere")
 
     found = await samples(client, "wealist_http_requests_total")
     template = "/api/watched/items/{item_id}"

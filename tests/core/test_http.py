@@ -424,7 +424,7 @@ async def test_an_unhandled_error_is_a_500_problem_without_internals(
 
 async def test_an_unknown_path_is_a_404_problem(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/api/toy/nothing-here"), 404, "NOT_FOUND")
-    assert_problem(await client.get("/elsewhere"), 404, "NOT_FOUND")
+    assert_problem(await client.get("/ws/elsewhere"), 404, "NOT_FOUND")
 
 
 async def test_a_wrong_method_is_a_405_problem_saying_what_is_allowed(client: httpx.AsyncClient) -> None:

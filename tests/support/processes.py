@@ -74,14 +74,23 @@ def require_nginx() -> str:
     pytest.skip(message)
 
 
+BUILTIN_ADAPTERS = ",".join(
+    f"wealist_adapters.{name}" for name in ("memory", "sqlite", "postgres", "redis", "local_files", "smtp")
+)
+
+
 def wealist_env(values: Mapping[str, str] | None = None, *, data_dir: Path | None = None) -> dict[str, str]:
-    """The environment of a ``wealist`` subprocess: this one without any ``WEALIST_*`` variable (hermetic),
-    the repository on ``PYTHONPATH`` (so ``tests.plugins`` imports), plain-text logs, and ``values``."""
+    """The environment of a ``wealist`` subprocess: this one without any ``WEALIST_*`` variable (hermetic:
+    no plugin autoloaded, the built-in adapters named), the repository on ``PYTHONPATH`` (so
+    ``tests.plugins`` imports), plain-text logs, and ``values``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEALIST_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     env["PYTHONUNBUFFERED"] = "1"
     env["WEALIST_LOG_FORMAT"] = "text"
     env["WEALIST_ENVIRONMENT"] = "test"
+    # Exactly the plugins a test names: no installed plugin is autoloaded, the built-in adapters are.
+    env["WEALIST_AUTOLOAD"] = "false"
+    env["WEALIST_ADAPTER_MODULES"] = BUILTIN_ADAPTERS
     if data_dir is not None:
         env["WEALIST_DATA_DIR"] = str(data_dir)
     env.update(values or {})

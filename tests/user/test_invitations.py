@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from wealist_plugins.user.models import Invitation
 
 from tests.user.conftest import World
@@ -86,7 +87,14 @@ async def test_accepting_a_link_with_another_account(world: World, client: httpx
     assert accepted.status_code == 200
     assert accepted.json()["workspace"]["workspaceId"] == space["workspaceId"]
     assert accepted.json()["workspace"]["myRole"] == "MEMBER" and accepted.json()["alreadyMember"] is False
-    # A link works once.
+    again = await client.post(f"/api/workspaces/invitations/{token}/accept", headers=bob.headers)
+    assert again.status_code == 200 and again.json()["alreadyMember"] is True
+    # A link works once: not for someone else, nor for the same person once removed.
+    members = f"/api/workspaces/{space['workspaceId']}/members"
+    assert (await client.delete(f"{members}/{bob.id}", headers=ada.headers)).status_code == 204
+    assert (
+        await client.post(f"/api/workspaces/invitations/{token}/accept", headers=bob.headers)
+    ).status_code == 404
     eve = await world.person("Eve")
     assert (
         await client.post(f"/api/workspaces/invitations/{token}/accept", headers=eve.headers)
@@ -176,3 +184,26 @@ async def test_directory_create_user_refuses_a_taken_email(world: World) -> None
     with pytest.raises(Conflict) as caught:
         await world.directory.create_user(uuid.uuid4(), " ADA@example.com", "Other")
     assert caught.value.code == "EMAIL_TAKEN"
+
+
+async def test_an_expired_link_does_nothing(world: World, client: httpx.AsyncClient) -> None:
+    ada, bob = await world.person("Ada"), await world.person("Bob")
+    space = await world.workspace(ada)
+    await client.post(
+        f"/api/workspaces/{space['workspaceId']}/invitations",
+        headers=ada.headers,
+        json={"email": "late@example.com"},
+    )
+    token = _token(world, "late@example.com")
+    async with world.container.database("user").unit_of_work() as uow:
+        past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+        await uow.session.execute(update(Invitation).values(expires_at=past))
+
+    assert (
+        await client.post(f"/api/workspaces/invitations/{token}/accept", headers=bob.headers)
+    ).status_code == 404
+    assert (
+        await client.get(f"/api/workspaces/{space['workspaceId']}/invitations", headers=ada.headers)
+    ).json()["items"] == []
+    late = await world.person("Late", "late@example.com")
+    assert (await client.get("/api/workspaces", headers=late.headers)).json()["items"] == []

@@ -78,6 +78,10 @@ async def test_settings_change_by_owner_and_admins_only(world: World, client: ht
     assert by_admin.json()["myRole"] == "ADMIN" and by_admin.json()["requiresApproval"] is True
     by_member = await client.patch(url, headers=cy.headers, json={"name": "Mine"})
     assert by_member.status_code == 403
+    for body in ({"name": None}, {"isPublic": None}, {"name": ""}, {"ownerId": str(cy.id)}):
+        assert (await client.patch(url, headers=ada.headers, json=body)).status_code == 422, body
+    emptied = await client.patch(url, headers=ada.headers, json={"description": None})
+    assert emptied.status_code == 200 and emptied.json()["description"] == ""
     assert (await client.get(url, headers=cy.headers)).json()["name"] == "Artemis"
 
 

@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -58,12 +58,25 @@ def _pin(cpu: int | None) -> Callable[[], None] | None:
 
 
 def run_load(
-    url: str, *, concurrency: int, duration: float, tool: str, cpu: int | None, workdir: Path
+    url: str,
+    *,
+    concurrency: int,
+    duration: float,
+    tool: str,
+    cpu: int | None,
+    workdir: Path,
+    headers: Mapping[str, str] | None = None,
 ) -> LoadResult:
-    """Load ``url`` for ``duration`` seconds with ``tool`` (``wrk`` or ``python``)."""
+    """Load ``url`` for ``duration`` seconds with ``tool`` (``wrk`` or ``python``), sending ``headers``
+    (e.g. ``Authorization``) with every request."""
+    headers = dict(headers or {})
     if tool == "wrk":
-        return _wrk(url, concurrency=concurrency, duration=duration, cpu=cpu, workdir=workdir)
+        return _wrk(
+            url, concurrency=concurrency, duration=duration, cpu=cpu, workdir=workdir, headers=headers
+        )
     command = [sys.executable, __file__, url, "--concurrency", str(concurrency), "--duration", str(duration)]
+    for name, value in headers.items():
+        command += ["--header", f"{name}: {value}"]
     out = _check_output(command, cpu=cpu, timeout=duration + 30)
     return LoadResult(**json.loads(out))
 
@@ -89,11 +102,16 @@ end
 """
 
 
-def _wrk(url: str, *, concurrency: int, duration: float, cpu: int | None, workdir: Path) -> LoadResult:
+def _wrk(
+    url: str, *, concurrency: int, duration: float, cpu: int | None, workdir: Path, headers: dict[str, str]
+) -> LoadResult:
     script = workdir / "report.lua"
     script.write_text(_WRK_REPORT)
     seconds = max(1, round(duration))
-    command = ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "5s", "-s", str(script), url]
+    command = ["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "5s", "-s", str(script)]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    command.append(url)
     out = _check_output(command, cpu=cpu, timeout=seconds + 30)
     report = json.loads(out.strip().splitlines()[-1])
     return LoadResult(
@@ -133,11 +151,14 @@ async def _connection(
         await writer.wait_closed()
 
 
-async def _load(url: str, concurrency: int, duration: float) -> LoadResult:
+async def _load(url: str, concurrency: int, duration: float, headers: Sequence[str] = ()) -> LoadResult:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     target = parts.path + (f"?{parts.query}" if parts.query else "")
-    request = f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: wealist-bench\r\n\r\n".encode()
+    extra = "".join(f"{line}\r\n" for line in headers)
+    request = (
+        f"GET {target} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: wealist-bench\r\n{extra}\r\n".encode()
+    )
     latencies: list[float] = []
     errors = [0]
     started = time.perf_counter()
@@ -161,13 +182,16 @@ def main() -> None:
     parser.add_argument("url")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument(
+        "--header", action="append", default=[], metavar="'NAME: VALUE'", help="sent with every request"
+    )
     args = parser.parse_args()
     run: Callable[..., LoadResult] = asyncio.run
     if importlib.util.find_spec("uvloop"):
         import uvloop
 
         run = uvloop.run
-    result = run(_load(args.url, args.concurrency, args.duration))
+    result = run(_load(args.url, args.concurrency, args.duration, args.header))
     print(json.dumps(asdict(result)))
 
 

@@ -9,6 +9,9 @@ the server answers.
 - ``host``: the Wealist host (``create_app``) with a toy plugin answering the same route as an ``ApiRoute``
   with a response model and ``auth=False``, configured as in production: JSON logs (access log included) at
   INFO on stderr, which :func:`start` sends to a file, embedded defaults in a temporary data directory.
+- ``wealist``: the whole Wealist host as ``wealist serve`` builds it (``create_app_from_env``: every installed
+  plugin, configured from the ``WEALIST_*`` variables the benchmark passes to :func:`start`).
+- ``users_me_bare``: Starlette answering ``GET /api/users/me`` by hand (see ``_users_me_bare.py``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,7 +65,24 @@ def host_app() -> Any:
     return create_app(settings, plugins=[_toy_plugin.BenchPlugin])
 
 
-APPS: dict[str, Callable[[], Any]] = {"bare": bare_app, "host": host_app}
+def wealist_app() -> Any:
+    from wealist_core.app import create_app_from_env
+
+    return create_app_from_env()
+
+
+def users_me_bare_app() -> Any:
+    import _users_me_bare
+
+    return _users_me_bare.app()
+
+
+APPS: dict[str, Callable[[], Any]] = {
+    "bare": bare_app,
+    "host": host_app,
+    "wealist": wealist_app,
+    "users_me_bare": users_me_bare_app,
+}
 
 
 def uvicorn_options() -> dict[str, Any]:
@@ -97,10 +117,16 @@ class Server:
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    path: str = PATH  # what start() polled until it answered
+    headers: Mapping[str, str] | None = None  # sent with that poll
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}{PATH}"
+        return f"{self.base_url}{self.path}"
 
     def cpu_seconds(self) -> float | None:
         """User and system CPU time the server has used so far (Linux), or None where /proc is missing.
@@ -118,15 +144,33 @@ class Server:
             return sum(1 for _ in log)
 
 
-def _get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=1.0) as response:  # loopback only
+def _get(url: str, headers: Mapping[str, str] | None = None) -> bytes:
+    request = urllib.request.Request(url, headers=dict(headers or {}))
+    with urllib.request.urlopen(request, timeout=1.0) as response:  # loopback only
         body: bytes = response.read()
         return body
 
 
 @contextlib.contextmanager
-def start(name: str, port: int, *, data_dir: Path, log_dir: Path, cpu: int | None) -> Iterator[Server]:
-    """Serve ``name`` on ``port`` until the block ends; fails with the server's output if it cannot start."""
+def start(
+    name: str,
+    port: int,
+    *,
+    data_dir: Path,
+    log_dir: Path,
+    cpu: int | None,
+    env: Mapping[str, str] | None = None,
+    path: str = PATH,
+    expect: bytes | None = BODY,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 30.0,
+) -> Iterator[Server]:
+    """Serve ``name`` on ``port`` until the block ends; fails with the server's output if it cannot start.
+
+    ``env`` is added to the production settings below (and may override them). The server is ready when
+    ``GET path`` (with ``headers``) answers 200 with ``expect``, or with anything when ``expect`` is None.
+    """
+    extra = dict(env or {})
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEALIST_")}
     env.update(
         PYTHONUNBUFFERED="1",
@@ -137,15 +181,16 @@ def start(name: str, port: int, *, data_dir: Path, log_dir: Path, cpu: int | Non
         WEALIST_LOG_FORMAT="json",
         WEALIST_LOG_LEVEL="INFO",
     )
+    env.update(extra)
     log_path = log_dir / f"{name}.log"
     command = [sys.executable, __file__, name, "--port", str(port)]
     if cpu is not None:
         command += ["--cpu", str(cpu)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = Server(name, port, process, log_path)
+    server = Server(name, port, process, log_path, path, headers)
     try:
-        _wait_ready(server, timeout=30.0)
+        _wait_ready(server, expect, timeout=timeout)
         yield server
     finally:
         if process.poll() is None:
@@ -157,20 +202,20 @@ def start(name: str, port: int, *, data_dir: Path, log_dir: Path, cpu: int | Non
                 process.wait()
 
 
-def _wait_ready(server: Server, *, timeout: float) -> None:
+def _wait_ready(server: Server, expect: bytes | None, *, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         code = server.process.poll()
         if code is not None:
             raise RuntimeError(f"{server.name} exited with {code} at start:\n{server.log_path.read_text()}")
         try:
-            body = _get(server.url)
+            body = _get(server.url, server.headers)
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             body = None
         if body is not None:
-            if body != BODY:
+            if expect is not None and body != expect:
                 raise RuntimeError(
-                    f"{server.name} answered {body!r}, not {BODY!r}: the two would not compare"
+                    f"{server.name} answered {body!r}, not {expect!r}: the two would not compare"
                 )
             return
         if time.monotonic() > deadline:

@@ -5,6 +5,7 @@ Plugin and adapter authors import from here only; modules starting with ``_`` ar
 
 from __future__ import annotations
 
+from wealist_core._keys import ensure_secrets
 from wealist_core.adapters import AdapterContext, AdapterRegistry, AdapterSpec
 from wealist_core.db import ModelRegistration, outbox_table
 from wealist_core.errors import (
@@ -89,6 +90,7 @@ __all__ = [
     "UnsupportedMediaType",
     "ValidationProblem",
     "WealistError",
+    "ensure_secrets",
     "hookimpl",
     "outbox_table",
 ]

@@ -7,7 +7,9 @@ workspace is visible to them.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from typing import Protocol, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
 from wealist_plugins.user.contract import Role
@@ -48,8 +50,17 @@ async def actor(repo: UserRepository, user_id: uuid.UUID) -> User:
     return check_actor(await repo.user(user_id))
 
 
-def check_actor(user: User | None) -> User:
-    """``user`` when it is a live account; 401 when there is none, 403 when it is deleted."""
+class _Account(Protocol):
+    @property
+    def deleted_at(self) -> dt.datetime | None: ...
+
+
+AccountT = TypeVar("AccountT", bound=_Account)
+
+
+def check_actor(user: AccountT | None) -> AccountT:
+    """``user`` (a ``User``, or a row of its columns with ``deleted_at``) when it is a live account; 401
+    when there is none, 403 when it is deleted."""
     if user is None:
         raise Unauthorized("This account does not exist (any more).", code="UNKNOWN_USER")
     if user.deleted_at is not None:

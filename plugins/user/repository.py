@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, Row, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from wealist_plugins.user.models import (
@@ -60,19 +60,30 @@ class UserRepository:
     async def user(self, user_id: uuid.UUID) -> User | None:
         return await self.session.get(User, user_id)
 
-    async def user_with_default(self, user_id: uuid.UUID) -> tuple[User, uuid.UUID | None] | None:
-        """The user, and their default workspace if they still belong to it and it is live (one query:
-        this serves every ``GET /api/users/me``)."""
+    async def user_with_default(
+        self, user_id: uuid.UUID
+    ) -> Row[uuid.UUID, str, str, str, dt.datetime, dt.datetime | None, uuid.UUID | None] | None:
+        """What ``GET /api/users/me`` shows of the user (``id``, ``email``, ``name``, ``locale``,
+        ``created_at``, ``deleted_at``) and ``default_id``: their default workspace if they still belong to
+        it and it is live. One query, and columns rather than a ``User`` entity: this serves every
+        ``GET /api/users/me``, and loading an entity into the session costs more than the query itself."""
         query = (
-            select(User, Workspace.id)
+            select(
+                User.id,
+                User.email,
+                User.name,
+                User.locale,
+                User.created_at,
+                User.deleted_at,
+                Workspace.id.label("default_id"),
+            )
             .outerjoin(
                 Member, and_(Member.user_id == User.id, Member.workspace_id == User.default_workspace_id)
             )
             .outerjoin(Workspace, and_(Workspace.id == Member.workspace_id, Workspace.deleted_at.is_(None)))
             .where(User.id == user_id)
         )
-        row = (await self.session.execute(query)).first()
-        return (row[0], row[1]) if row is not None else None
+        return (await self.session.execute(query)).first()
 
     async def user_by_email(self, email: str) -> User | None:
         return (await self.session.execute(select(User).where(User.email == email))).scalar_one_or_none()

@@ -169,14 +169,13 @@ class AccountService:
     async def me(self, user_id: uuid.UUID) -> UserOut:
         async with self.database.unit_of_work() as uow:
             found = await UserRepository(uow.session).user_with_default(user_id)
-        user = check_actor(found[0] if found else None)
-        default = found[1] if found else None
+        user = check_actor(found)
         return UserOut(
             user_id=user.id,
             email=user.email,
             name=user.name,
             locale=user.locale,
-            default_workspace_id=default,
+            default_workspace_id=user.default_id,
             created_at=user.created_at,
         )
 

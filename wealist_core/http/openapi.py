@@ -136,7 +136,7 @@ def _operation(route: ApiRoute, index: int, schemas: dict[Any, Any], method: str
             params.append({"name": name, "in": "query", "required": name in required, "schema": prop})
     if params:
         op["parameters"] = params
-    if route.body_model is not None and method not in ("GET", "DELETE"):
+    if route.body_model is not None and method != "GET":
         op["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": schemas[((index, "body"), "validation")]}},

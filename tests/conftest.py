@@ -14,7 +14,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-POSTGRES_ADMIN_URL = os.environ.get("WEALIST_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "WEALIST_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 REDIS_TEST_URL = os.environ.get("WEALIST_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 

@@ -96,8 +96,8 @@ __all__ = [
 ]
 
 # Rate limits on the key-value port, and the bounded buffer every pub/sub adapter's subscriptions use.
-from wealist_core.ratelimit import RateDecision, RateLimiter  # noqa: E402
-from wealist_core.subscription_buffer import BufferedSubscription  # noqa: E402
+from wealist_core.ratelimit import RateDecision, RateLimiter
+from wealist_core.subscription_buffer import BufferedSubscription
 
 __all__ += ["BufferedSubscription", "RateDecision", "RateLimiter"]
 

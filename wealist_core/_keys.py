@@ -37,7 +37,9 @@ def ensure_secrets(settings: Settings) -> Settings:
         try:
             stored = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
-            raise ConfigurationError(f"{path} cannot be read ({exc}); delete it to generate new secrets.") from exc
+            raise ConfigurationError(
+                f"{path} cannot be read ({exc}); delete it to generate new secrets."
+            ) from exc
     changed = False
     for name in _GENERATED:
         if not stored.get(name):

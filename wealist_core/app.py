@@ -189,7 +189,7 @@ def _host_routes(state: WealistState) -> list[BaseRoute]:
                 failing.append(name)
             else:
                 report[name] = "ok"
-        body = {"status": "ok" if not failing else "failing", "checks": report}
+        body: dict[str, Any] = {"status": "ok" if not failing else "failing", "checks": report}
         if failing:
             body["failing"] = failing
         return JSONResponse(body, status_code=503 if failing else 200)

@@ -183,7 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="serve the plugins of this process over HTTP")
-    serve.add_argument("--plugins", help="comma-separated plugins to run (default: WEALIST_PLUGINS, else all)")
+    serve.add_argument(
+        "--plugins", help="comma-separated plugins to run (default: WEALIST_PLUGINS, else all)"
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)

@@ -77,10 +77,11 @@ class _Method:
     result: TypeAdapter[Any]
 
 
-_METHODS: dict[type[Any], dict[str, _Method]] = {}
+_METHODS: dict[Callable[..., Any], dict[str, _Method]] = {}
 
 
-def _methods(proto: type[Any]) -> dict[str, _Method]:
+# ``proto`` is the Protocol class, typed as Callable for the reason given at Contracts.provide.
+def _methods(proto: Callable[..., Any]) -> dict[str, _Method]:
     cached = _METHODS.get(proto)
     if cached is not None:
         return cached
@@ -89,7 +90,9 @@ def _methods(proto: type[Any]) -> dict[str, _Method]:
         if name.startswith("_") or not callable(fn):
             continue
         if not inspect.iscoroutinefunction(fn):
-            raise TypeError(f"{proto.__name__}.{name} must be 'async def': contract calls may cross processes")
+            raise TypeError(
+                f"{proto.__name__}.{name} must be 'async def': contract calls may cross processes"
+            )
         hints = typing.get_type_hints(fn)
         sig = inspect.signature(fn)
         params: dict[str, TypeAdapter[Any]] = {}
@@ -114,7 +117,9 @@ def _problem_class(status: int) -> type[ProblemError]:
 class _HttpContractClient:
     """Calls a contract's methods on the process that provides it."""
 
-    def __init__(self, proto: type[Any], base_url: str, token: str, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self, proto: Callable[..., Any], base_url: str, token: str, client: httpx.AsyncClient
+    ) -> None:
         self._info = contract_info(proto)
         self._base = f"{base_url}/internal/{self._info.provider}/{self._info.name}"
         self._token = token
@@ -163,7 +168,7 @@ class Contracts:
     def __init__(self, *, peers: Mapping[str, str], service_token: str) -> None:
         self._peers = dict(peers)
         self._token = service_token
-        self._local: dict[str, tuple[type[Any], Any]] = {}
+        self._local: dict[str, tuple[Callable[..., Any], Any]] = {}
         self._remote: dict[str, Any] = {}
         self._client: httpx.AsyncClient | None = None
 
@@ -236,7 +241,9 @@ class Contracts:
             auth = request.headers.get("authorization", "")
             scheme, _, token = auth.partition(" ")
             if scheme.lower() != "bearer" or not service_token_matches(token, self._token):
-                raise Unauthorized("Internal calls need the deployment's service token.", code="SERVICE_TOKEN_INVALID")
+                raise Unauthorized(
+                    "Internal calls need the deployment's service token.", code="SERVICE_TOKEN_INVALID"
+                )
             data = await read_json(request, limit) or {}
             raw_args = data.get("args", {}) if isinstance(data, dict) else {}
             kwargs: dict[str, Any] = {}

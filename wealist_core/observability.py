@@ -24,7 +24,9 @@ from wealist_core._types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["AccessLog", "HostMiddleware", "JsonFormatter", "Metrics", "configure_logging", "request_id_var"]
 
-request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("wealist_request_id", default=None)
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "wealist_request_id", default=None
+)
 plugin_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("wealist_plugin", default=None)
 user_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("wealist_user", default=None)
 
@@ -61,7 +63,7 @@ class JsonFormatter(logging.Formatter):
         return _ENCODER.encode(entry)
 
 
-JsonFormatter.converter = time.gmtime  # type: ignore[assignment]
+JsonFormatter.converter = time.gmtime
 # One encoder for every line: json.dumps with options builds a new one per call (an access-log line each).
 _ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
 
@@ -79,7 +81,9 @@ def configure_logging(level: str = "INFO", fmt: str = "json", stream: TextIO | N
     target = stream if stream is not None else sys.stderr
     handler = logging.StreamHandler(target)
     handler.setFormatter(
-        JsonFormatter() if fmt == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
+        JsonFormatter()
+        if fmt == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
     )
     root.addHandler(handler)
     if fmt == "json":
@@ -179,11 +183,15 @@ class Metrics:
             registry=self.registry,
         )
         self.websockets = Gauge(
-            "wealist_websocket_connections", "Open WebSocket connections by plugin.", ["plugin"],
+            "wealist_websocket_connections",
+            "Open WebSocket connections by plugin.",
+            ["plugin"],
             registry=self.registry,
         )
         self.event_lag = Gauge(
-            "wealist_eventbus_lag", "Events not yet handled by a plugin's consumer group.", ["plugin"],
+            "wealist_eventbus_lag",
+            "Events not yet handled by a plugin's consumer group.",
+            ["plugin"],
             registry=self.registry,
         )
 

@@ -25,7 +25,7 @@ from wealist_core.errors import PluginError
 from wealist_core.manifest import PluginManifest
 from wealist_core.settings import Settings
 
-__all__ = ["PLUGIN_GROUP", "ADAPTER_GROUP", "LoadedPlugin", "PluginHost", "contract_provider"]
+__all__ = ["ADAPTER_GROUP", "PLUGIN_GROUP", "LoadedPlugin", "PluginHost", "contract_provider"]
 
 PLUGIN_GROUP = "wealist.plugins"
 ADAPTER_GROUP = "wealist.adapters"
@@ -103,11 +103,20 @@ class PluginHost:
     def _enable_tracing(self) -> None:
         tracer = logging.getLogger("wealist.hooks")
 
-        def before(hook_name: str, impls: Sequence[pluggy.HookImpl], kwargs: dict[str, Any]) -> None:
+        def before(hook_name: str, impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, Any]) -> None:
             tracer.info("call %s(%s) -> %s", hook_name, ", ".join(kwargs), [i.plugin_name for i in impls])
 
-        def after(outcome: Any, hook_name: str, impls: Sequence[pluggy.HookImpl], kwargs: dict[str, Any]) -> None:
-            tracer.info("done %s: %r", hook_name, outcome.get_result() if outcome.exception is None else outcome.exception)
+        def after(
+            outcome: pluggy.Result[Any],
+            hook_name: str,
+            impls: Sequence[pluggy.HookImpl],
+            kwargs: Mapping[str, Any],
+        ) -> None:
+            tracer.info(
+                "done %s: %r",
+                hook_name,
+                outcome.get_result() if outcome.exception is None else outcome.exception,
+            )
 
         self.pm.add_hookcall_monitoring(before, after)
 
@@ -126,7 +135,8 @@ class PluginHost:
                     obj = obj.load()
                 except Exception as exc:  # an installed package that cannot be imported
                     raise PluginError(
-                        f"Adapter package '{name}' ({source}) failed to import: {exc}; reinstall or uninstall it."
+                        f"Adapter package '{name}' ({source}) failed to import: {exc}; "
+                        "reinstall or uninstall it."
                     ) from exc
             module = _instantiate(obj)
             key = f"adapter:{name}"
@@ -227,8 +237,10 @@ class PluginHost:
                             "choose a prefix under /api/ or /ws/."
                         )
                 for other_prefix, owner in owners.items():
-                    if prefix == other_prefix or prefix.startswith(other_prefix + "/") or other_prefix.startswith(
-                        prefix + "/"
+                    if (
+                        prefix == other_prefix
+                        or prefix.startswith(other_prefix + "/")
+                        or other_prefix.startswith(prefix + "/")
                     ):
                         raise PluginError(
                             f"Plugins '{owner}' and '{name}' both claim the route prefix "
@@ -250,8 +262,10 @@ class PluginHost:
                     else "install the plugin that provides it"
                 )
                 raise PluginError(
-                    f"Plugin '{name}' needs the contract {contract}, which no plugin of this process provides; "
-                    f"{hint}, or set WEALIST_PEERS__{provider.upper()} to the URL of the process running '{provider}'."
+                    f"Plugin '{name}' needs the contract {contract}, "
+                    f"which no plugin of this process provides; {hint}, "
+                    f"or set WEALIST_PEERS__{provider.upper()} to the URL of the process "
+                    f"running '{provider}'."
                 )
 
     # ------------------------------------------------------------------------------------------ calling

@@ -166,7 +166,12 @@ class KeyValue(Resource):
 
     @abc.abstractmethod
     async def zrange_by_score(
-        self, key: str, minimum: float = float("-inf"), maximum: float = float("inf"), *, limit: int | None = None
+        self,
+        key: str,
+        minimum: float = float("-inf"),
+        maximum: float = float("inf"),
+        *,
+        limit: int | None = None,
     ) -> list[tuple[str, float]]:
         """Members with minimum <= score <= maximum, lowest score first."""
 
@@ -316,7 +321,9 @@ class BlobStore(Resource):
     port = "blobstore"
 
     @abc.abstractmethod
-    async def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> BlobInfo: ...
+    async def put(
+        self, key: str, data: bytes, *, content_type: str = "application/octet-stream"
+    ) -> BlobInfo: ...
 
     @abc.abstractmethod
     async def get(self, key: str) -> bytes:
@@ -373,7 +380,9 @@ class MediaRooms(Resource):
     port = "media"
 
     @abc.abstractmethod
-    async def create_room(self, name: str, *, max_participants: int = 0, empty_timeout: int = 300) -> None: ...
+    async def create_room(
+        self, name: str, *, max_participants: int = 0, empty_timeout: int = 300
+    ) -> None: ...
 
     @abc.abstractmethod
     async def delete_room(self, name: str) -> None: ...
@@ -386,4 +395,3 @@ class MediaRooms(Resource):
 
     @abc.abstractmethod
     def verify_webhook(self, body: bytes, authorization: str) -> Mapping[str, Any]: ...
-

@@ -6,7 +6,7 @@ import hmac
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Principal", "SERVICE_PRINCIPAL", "service_token_matches"]
+__all__ = ["SERVICE_PRINCIPAL", "Principal", "service_token_matches"]
 
 
 @dataclass(frozen=True, slots=True)

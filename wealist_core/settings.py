@@ -77,7 +77,6 @@ class Settings(BaseSettings):
     # Per-plugin overrides, parsed from WEALIST_<PLUGIN>__<NAME> (see load()).
     overrides: dict[str, dict[str, str]] = Field(default_factory=dict)
 
-
     @field_validator("plugins", "plugin_modules", "adapter_modules", "cors_origins", mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:

@@ -33,7 +33,7 @@ async def authenticate_websocket(websocket: WebSocket, *, timeout: float = 10.0)
         raw = await asyncio.wait_for(websocket.receive_text(), timeout)
         frame: Any = json.loads(raw)
     except (TimeoutError, ValueError, KeyError):
-        await websocket.close(CLOSE_UNAUTHORIZED, "Send {\"type\": \"AUTH\", \"token\": ...} first.")
+        await websocket.close(CLOSE_UNAUTHORIZED, 'Send {"type": "AUTH", "token": ...} first.')
         return None
     except WebSocketDisconnect:
         return None
@@ -47,6 +47,7 @@ async def authenticate_websocket(websocket: WebSocket, *, timeout: float = 10.0)
         *(h for h in websocket.scope.get("headers", ()) if h[0] != b"authorization"),
         (b"authorization", f"Bearer {token}".encode("latin-1", "replace")),
     ]
+    principal: Principal | None
     try:
         principal = await websocket.app.state.wealist.authenticate(HTTPConnection(scope))
     except Unauthorized:

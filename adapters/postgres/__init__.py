@@ -14,5 +14,7 @@ def _database(context: AdapterContext) -> Resource:
 @hookimpl
 def wealist_register_adapters() -> list[AdapterSpec]:
     return [
-        AdapterSpec("database", ("postgresql+asyncpg", "postgresql", "postgres"), _database, "PostgresDatabase")
+        AdapterSpec(
+            "database", ("postgresql+asyncpg", "postgresql", "postgres"), _database, "PostgresDatabase"
+        )
     ]

@@ -13,8 +13,13 @@ from wealist_plugins.auth.keys import KeyRing, KeyStore, SigningKey
 from wealist_plugins.auth.models import METADATA
 from wealist_plugins.auth.secretbox import SecretBox
 
-from wealist_core import ConfigurationError, ModelRegistration, PluginManifest, Settings
-from wealist_core import ensure_secrets  # the CLI must seal keys with the server's secret key
+from wealist_core import (
+    ConfigurationError,
+    ModelRegistration,
+    PluginManifest,
+    Settings,
+    ensure_secrets,  # the CLI must seal keys with the server's secret key
+)
 from wealist_core.container import Container
 from wealist_core.migrations import upgrade
 from wealist_core.plugins import PluginHost

@@ -145,5 +145,7 @@ async def test_demo_creates_a_workspace_once(
     assert len(again) == 1 and "exists already" in again[0] and "demo-credentials.txt" in again[0]
     told: list[str] = []
     assert await seed_demo(monolith(user_settings), out=told.append) == 0
-    assert len(told) == 1 and told[0].startswith(f"The demo user {DEMO_EMAIL} exists already; nothing was changed")
+    assert len(told) == 1 and told[0].startswith(
+        f"The demo user {DEMO_EMAIL} exists already; nothing was changed"
+    )
     assert len((await client.get("/api/workspaces", headers=headers)).json()["items"]) == 1

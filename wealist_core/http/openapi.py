@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import TypeAdapter
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from wealist_core.http.routing import ApiRoute
@@ -54,24 +54,26 @@ def _template(path: str) -> str:
 def build_openapi(routes: Sequence[BaseRoute], *, title: str, version: str) -> dict[str, Any]:
     inputs: list[tuple[tuple[int, str], Any, TypeAdapter[Any]]] = []
     api_routes = [r for r in routes if isinstance(r, ApiRoute) and r.include_in_schema]
-    for index, route in enumerate(api_routes):
-        if route.body_model is not None:
-            inputs.append(((index, "body"), "validation", TypeAdapter(route.body_model)))
-        if route.response_model is not None:
-            inputs.append(((index, "response"), "serialization", TypeAdapter(route.response_model)))
-    schemas, defs = TypeAdapter.json_schemas(
-        inputs, ref_template="#/components/schemas/{model}", by_alias=True
-    ) if inputs else ({}, {})
+    for index, api_route in enumerate(api_routes):
+        if api_route.body_model is not None:
+            inputs.append(((index, "body"), "validation", TypeAdapter(api_route.body_model)))
+        if api_route.response_model is not None:
+            inputs.append(((index, "response"), "serialization", TypeAdapter(api_route.response_model)))
+    schemas, defs = (
+        TypeAdapter.json_schemas(inputs, ref_template="#/components/schemas/{model}", by_alias=True)
+        if inputs
+        else ({}, {})
+    )
     components: dict[str, Any] = dict(defs.get("$defs", {}))
     components["Problem"] = _PROBLEM
 
     paths: dict[str, dict[str, Any]] = {}
     used: set[str] = set()  # OpenAPI requires every operationId to be unique
-    for index, route in enumerate(api_routes):
-        path = _template(route.path)
-        methods = [m for m in sorted(route.methods or ()) if m != "HEAD"]
+    for index, api_route in enumerate(api_routes):
+        path = _template(api_route.path)
+        methods = [m for m in sorted(api_route.methods or ()) if m != "HEAD"]
         for method in methods:
-            op = _operation(route, index, schemas, method)
+            op = _operation(api_route, index, schemas, method)
             op["operationId"] = _unique(op["operationId"], method, len(methods) > 1, used)
             paths.setdefault(path, {})[method.lower()] = op
     for route in routes:
@@ -92,7 +94,7 @@ def build_openapi(routes: Sequence[BaseRoute], *, title: str, version: str) -> d
             paths.setdefault(_template(route.path), {})["get"] = {
                 "operationId": _unique(base, "GET", False, used),
                 "tags": [getattr(route, "plugin", None) or "host"],
-                "summary": "WebSocket: the first frame is {\"type\": \"AUTH\", \"token\": ...}.",
+                "summary": 'WebSocket: the first frame is {"type": "AUTH", "token": ...}.',
                 "responses": {"101": {"description": "Switching protocols"}},
             }
     return {
@@ -148,7 +150,9 @@ def _operation(route: ApiRoute, index: int, schemas: dict[Any, Any], method: str
             "content": {"application/json": {"schema": schemas[((index, "response"), "serialization")]}},
         }
     else:
-        responses["204" if route.status_code == 200 else str(route.status_code)] = {"description": "No content"}
+        responses["204" if route.status_code == 200 else str(route.status_code)] = {
+            "description": "No content"
+        }
     codes = set(route.errors)
     if route.auth:
         codes.add(401)
@@ -180,7 +184,8 @@ details summary{cursor:pointer} h2{border-bottom:1px solid #d0d7de;margin-top:32
 <h1>Wealist API</h1><p>The machine-readable document: <a href="/api/openapi.json">/api/openapi.json</a></p>
 <div id="doc">Loading…</div>
 <script>
-const esc = s => String(s ?? "").replace(/[&<>"]/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]));
+const esc = s => String(s ?? "")
+  .replace(/[&<>"]/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]));
 fetch("/api/openapi.json").then(r => r.json()).then(spec => {
   const byTag = {};
   for (const [path, ops] of Object.entries(spec.paths))

@@ -62,13 +62,18 @@ def render(result: Any, *, status_code: int = 200, model: Any = None) -> Respons
     if result is None:
         return Response(status_code=204)
     if isinstance(result, BaseModel):
-        return JSONModelResponse(result.__pydantic_serializer__.to_json(result, by_alias=True), status_code=status_code)
+        return JSONModelResponse(
+            result.__pydantic_serializer__.to_json(result, by_alias=True), status_code=status_code
+        )
     adapter = TypeAdapter(model) if model is not None else TypeAdapter(Any)
     return JSONModelResponse(adapter.dump_json(result, by_alias=True), status_code=status_code)
 
 
 async def read_json(request: Request, limit: int) -> Any:
-    """The request's JSON body, refusing a wrong media type (415), an oversized body (413) or bad JSON (400)."""
+    """The request's JSON body.
+
+    Refuses a wrong media type (415), an oversized body (413) or bad JSON (400).
+    """
     content_type = request.headers.get("content-type", "")
     media = content_type.split(";", 1)[0].strip().lower()
     if media and media != "application/json" and not media.endswith("+json"):
@@ -122,8 +127,10 @@ class ApiRoute(Route):
         if response is None:
             # The return annotation documents the answer when the route does not say otherwise.
             returned = hints.get("return")
-            if returned is not None and returned is not type(None) and not (
-                isinstance(returned, type) and issubclass(returned, Response)
+            if (
+                returned is not None
+                and returned is not type(None)
+                and not (isinstance(returned, type) and issubclass(returned, Response))
             ):
                 response = returned
         self.handler = handler
@@ -144,32 +151,39 @@ class ApiRoute(Route):
         params = inspect.signature(handler).parameters
         self._wants = frozenset(params) & _INJECTED
         self._path_adapters: dict[str, TypeAdapter[Any]] = {}
-        super().__init__(path, self._endpoint, methods=list(methods), name=name or handler.__name__,
-                         include_in_schema=include_in_schema)
+        super().__init__(
+            path,
+            self._endpoint,
+            methods=list(methods),
+            name=name or handler.__name__,
+            include_in_schema=include_in_schema,
+        )
         for param in self.param_convertors:
             if param not in params:
-                raise TypeError(f"{handler.__qualname__}: path parameter {param!r} is not a handler parameter")
+                raise TypeError(
+                    f"{handler.__qualname__}: path parameter {param!r} is not a handler parameter"
+                )
             self._path_adapters[param] = TypeAdapter(hints.get(param, str))
         unknown = set(params) - _INJECTED - set(self._path_adapters)
         if unknown:
-            raise TypeError(f"{handler.__qualname__}: parameters {sorted(unknown)} are neither injected nor in the path")
+            raise TypeError(
+                f"{handler.__qualname__}: parameters {sorted(unknown)} are neither injected nor in the path"
+            )
         if "body" in self._wants and body is None:
             raise TypeError(f"{handler.__qualname__} takes a body but the route has no body model")
         if "query" in self._wants and query is None:
             raise TypeError(f"{handler.__qualname__} takes a query but the route has no query model")
         self._query_lists = (
-            {
-                (field.alias or key)
-                for key, field in query.model_fields.items()
-                if _is_multi(field.annotation)
-            }
+            {(field.alias or key) for key, field in query.model_fields.items() if _is_multi(field.annotation)}
             if query is not None
             else set()
         )
 
     async def _endpoint(self, request: Request) -> Response:
         kwargs: dict[str, Any] = {}
-        plugin_var.set(self.plugin)  # log lines of this request name the plugin (reset by the host middleware)
+        plugin_var.set(
+            self.plugin
+        )  # log lines of this request name the plugin (reset by the host middleware)
         if self.auth or "principal" in self._wants:
             principal = await self.authenticator(request) if self.authenticator else None
             if principal is None:

@@ -31,7 +31,12 @@ plugin_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("wealist
 user_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("wealist_user", default=None)
 
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+# Record attributes that are not extras; uvicorn's color_message duplicates msg with terminal escapes.
+_RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 access_log = logging.getLogger("wealist.access")
 log = logging.getLogger("wealist.http")
 
@@ -86,6 +91,8 @@ def configure_logging(level: str = "INFO", fmt: str = "json", stream: TextIO | N
         else logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
     )
     root.addHandler(handler)
+    # Alembic announces its dialect at every start; only its warnings are worth a line.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
     if fmt == "json":
         _json_stream = target
     _configured = True

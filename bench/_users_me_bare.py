@@ -7,7 +7,8 @@ less (read ``plugins/auth/verifier.py``, ``plugins/auth/tokens.py`` and the user
    at start-up from the host; signature, issuer, audience, expiry (with the same leeway) and the presence
    of every claim the verifier requires are checked by PyJWT;
 2. the token is not revoked: neither ``auth:blacklist:{jti}`` nor ``auth:session_revoked:{sid}`` exists in
-   Redis (both keys the verifier reads, asked in one ``EXISTS``: one round trip, as hand-written code would);
+   Redis (both keys the verifier reads, asked in one ``EXISTS``: one round trip, as hand-written code would;
+   the verifier makes two, the ``KeyValue`` port asking one key at a time);
 3. the user row and their default workspace (if they still belong to it and it is live) are read with the
    same SQL as ``UserRepository.user_with_default``, through an asyncpg pool (prepared statements cached);
 4. the answer is the host's ``UserOut`` JSON, byte for byte (camelCase, ``Z`` times); 401 and 403 as the

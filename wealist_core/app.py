@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,10 +64,12 @@ class WealistState:
     health_checks: dict[str, Any] = field(default_factory=dict)
     consumer_groups: list[str] = field(default_factory=list)  # plugins with event subscriptions
 
+    authenticators: list[Callable[..., Any]] = field(default_factory=list)
+
     async def authenticate(self, request: HTTPConnection) -> Principal | None:
         """Ask each ``wealist_authenticate`` implementation in turn; the first Principal wins."""
-        for impl in reversed(self.host.pm.hook.wealist_authenticate.get_hookimpls()):
-            principal = await maybe_await(impl.function(request=request))
+        for authenticator in self.authenticators:
+            principal = await maybe_await(authenticator(request=request))
             if principal is not None:
                 return principal  # type: ignore[no-any-return]
         return None
@@ -95,6 +97,8 @@ def create_app(
     for _label, resource in container.resources():
         routes += list(resource.routes())
     state = WealistState(settings, host, container, metrics, routes)
+    # In pluggy's calling order, looked up once: this runs on every authenticated request.
+    state.authenticators = [i.function for i in reversed(host.pm.hook.wealist_authenticate.get_hookimpls())]
     for route in _walk(routes):
         if isinstance(route, ApiRoute):
             route.authenticator = state.authenticate

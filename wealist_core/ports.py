@@ -101,6 +101,11 @@ class Database(Resource):
     def unit_of_work(self, *, plugin: str = "") -> contextlib.AbstractAsyncContextManager[UnitOfWork]:
         """A transaction that commits on success and rolls back on error; ``plugin`` names its outbox."""
 
+    @abc.abstractmethod
+    def reading(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
+        """A session for queries only, in autocommit: no BEGIN and COMMIT round trips, each statement sees
+        what is committed when it runs. For hot read paths; whatever writes uses a unit of work."""
+
 
 # ------------------------------------------------------------------------------------------------- key-value
 
@@ -130,6 +135,11 @@ class KeyValue(Resource):
 
     @abc.abstractmethod
     async def exists(self, key: str) -> bool: ...
+
+    async def count_existing(self, *keys: str) -> int:
+        """How many of ``keys`` exist (a key named twice counts twice). One round trip where the store can
+        (Redis ``EXISTS k1 k2 ...``): checks on every request, such as revocations, ask several at once."""
+        return sum([await self.exists(key) for key in keys])
 
     @abc.abstractmethod
     async def expire(self, key: str, ttl: float) -> bool:

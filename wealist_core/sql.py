@@ -150,6 +150,13 @@ class SqlAlchemyDatabase(Database):
         if uow.events:
             self._notify_commit(plugin)
 
+    @contextlib.asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        async with self.engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            async with AsyncSession(bind=connection, expire_on_commit=False, autoflush=False) as session:
+                yield session
+
     def add_commit_listener(self, callback: CommitListener) -> None:
         """Call ``callback(plugin)`` after every commit that wrote events to ``plugin``'s outbox."""
         self._commit_listeners.append(callback)

@@ -120,6 +120,11 @@ class RedisKeyValue(KeyValue):
     async def exists(self, key: str) -> bool:
         return bool(await self._client.exists(self._k(key)))
 
+    async def count_existing(self, *keys: str) -> int:
+        if not keys:
+            return 0
+        return int(await self._client.exists(*(self._k(key) for key in keys)))
+
     async def expire(self, key: str, ttl: float) -> bool:
         # A non-positive expiry deletes the key (Redis's rule, which the in-process store follows).
         return bool(await self._client.pexpire(self._k(key), _ms(ttl) if ttl > 0 else 0))

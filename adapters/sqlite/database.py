@@ -70,7 +70,10 @@ class SqliteDatabase(SqlAlchemyDatabase):
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection: Connection) -> None:
-            mode = connection.get_execution_options().get(_BEGIN_OPTION, "")
+            options = connection.get_execution_options()
+            if options.get("isolation_level") == "AUTOCOMMIT":
+                return  # Database.reading(): statements outside any transaction
+            mode = options.get(_BEGIN_OPTION, "")
             connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
         return engine

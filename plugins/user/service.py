@@ -93,29 +93,29 @@ class UserDirectory:
             return user_info(user)
 
     async def find_user_by_email(self, email: str) -> UserInfo | None:
-        async with self.database.unit_of_work() as uow:
-            user = await UserRepository(uow.session).user_by_email(email.strip().lower())
+        async with self.database.reading() as session:
+            user = await UserRepository(session).user_by_email(email.strip().lower())
             return user_info(user) if user else None
 
     async def get_users(self, user_ids: list[uuid.UUID]) -> list[UserInfo]:
-        async with self.database.unit_of_work() as uow:
-            return [user_info(u) for u in await UserRepository(uow.session).users(user_ids)]
+        async with self.database.reading() as session:
+            return [user_info(u) for u in await UserRepository(session).users(user_ids)]
 
     async def membership(self, workspace_id: uuid.UUID, user_id: uuid.UUID) -> Membership | None:
-        async with self.database.unit_of_work() as uow:
-            member = await UserRepository(uow.session).live_membership(workspace_id, user_id)
+        async with self.database.reading() as session:
+            member = await UserRepository(session).live_membership(workspace_id, user_id)
             return _membership(member) if member else None
 
     async def members(self, workspace_id: uuid.UUID) -> list[Membership]:
-        async with self.database.unit_of_work() as uow:
-            repo = UserRepository(uow.session)
+        async with self.database.reading() as session:
+            repo = UserRepository(session)
             if await repo.workspace(workspace_id) is None:
                 return []
             return [_membership(m) for m, _user, _profile in await repo.members(workspace_id)]
 
     async def user_workspaces(self, user_id: uuid.UUID) -> list[Membership]:
-        async with self.database.unit_of_work() as uow:
-            repo = UserRepository(uow.session)
+        async with self.database.reading() as session:
+            repo = UserRepository(session)
             user = await repo.user(user_id)
             if user is None or user.deleted_at is not None:
                 return []
@@ -126,8 +126,8 @@ class UserDirectory:
     ) -> list[MemberProfile]:
         if not user_ids:
             return []
-        async with self.database.unit_of_work() as uow:
-            repo = UserRepository(uow.session)
+        async with self.database.reading() as session:
+            repo = UserRepository(session)
             if await repo.workspace(workspace_id) is None:
                 return []
             rows = await repo.members(workspace_id, user_ids=user_ids)
@@ -167,8 +167,8 @@ class AccountService:
         )
 
     async def me(self, user_id: uuid.UUID) -> UserOut:
-        async with self.database.unit_of_work() as uow:
-            found = await UserRepository(uow.session).user_with_default(user_id)
+        async with self.database.reading() as session:
+            found = await UserRepository(session).user_with_default(user_id)
         user = check_actor(found)
         return UserOut(
             user_id=user.id,

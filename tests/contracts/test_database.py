@@ -180,3 +180,13 @@ async def test_start_fails_with_a_sentence_naming_the_setting(
     assert message.startswith(SETTING)
     assert "hunter2" not in message
     assert message.count(". ") == 0 and message.endswith(".")
+
+
+async def test_a_reading_session_sees_each_commit_as_it_happens(database: SqlAlchemyDatabase) -> None:
+    async with database.reading() as session:
+        assert (await session.execute(select(func.count()).select_from(ITEMS))).scalar_one() == 0
+        # No transaction holds a snapshot (nor, on SQLite, the write lock): a write commits meanwhile...
+        async with database.unit_of_work(plugin="demo") as uow:
+            await uow.session.execute(insert(ITEMS).values(title="written meanwhile"))
+        # ...and the next statement of the same reading session sees it.
+        assert (await session.execute(select(ITEMS.c.title))).scalars().all() == ["written meanwhile"]

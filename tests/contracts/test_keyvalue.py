@@ -59,6 +59,19 @@ async def test_set_then_get_returns_text(kv: KeyValue) -> None:
     assert await kv.exists("greeting") and not await kv.exists("missing")
 
 
+async def test_count_existing_counts_the_live_keys_among_many(kv: KeyValue) -> None:
+    await kv.set("a", "1")
+    await kv.set("b", "1", ttl=0.1)
+    assert await kv.count_existing() == 0
+    assert await kv.count_existing("a", "b", "missing") == 2
+    assert await kv.count_existing("a", "a") == 2  # as Redis EXISTS counts a key named twice
+    other = kv.namespace("other:")
+    await other.set("a", "1")
+    assert await other.count_existing("a", "b") == 1  # the namespace's own keys only
+    await asyncio.sleep(0.25)
+    assert await kv.count_existing("a", "b") == 1  # an expired key does not count
+
+
 async def test_key_with_ttl_expires(kv: KeyValue) -> None:
     await kv.set("token", "abc", ttl=0.2)
     remaining = await kv.ttl("token")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 from sqlalchemy import text
@@ -37,6 +39,7 @@ async def test_a_bad_pool_setting_is_a_configuration_error() -> None:
 
 async def test_connections_survive_a_server_side_disconnect(postgres_url: str) -> None:
     database = PostgresDatabase(postgres_url)
+    database.ping_after_idle = 0.0  # what a connection unused for a while gets: a ping at checkout
     await database.start()
     try:
         async with database.engine.connect() as connection:
@@ -50,5 +53,29 @@ async def test_connections_survive_a_server_side_disconnect(postgres_url: str) -
         await database.check()  # pre-ping replaced the dead connection: no error reaches the caller
         async with database.unit_of_work() as uow:
             assert (await uow.session.execute(text("SELECT 1"))).scalar_one() == 1
+    finally:
+        await database.close()
+
+
+async def test_a_busy_connection_the_server_hung_up_on_is_replaced_without_a_ping(postgres_url: str) -> None:
+    database = PostgresDatabase(postgres_url)
+    database.ping_after_idle = 3600.0  # never pinged: only the hang-up itself can tell
+    await database.start()
+    try:
+        async with database.engine.connect() as connection:
+            pid = (await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            raw = (await connection.get_raw_connection()).driver_connection
+        killer = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            assert await killer.fetchval("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await killer.close()
+        for _ in range(200):  # the backend exits and its hang-up reaches this client
+            if raw.is_closed():
+                break
+            await asyncio.sleep(0.01)
+        assert raw.is_closed()
+        async with database.unit_of_work() as uow:
+            assert (await uow.session.execute(text("SELECT pg_backend_pid()"))).scalar_one() != pid
     finally:
         await database.close()

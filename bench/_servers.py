@@ -80,6 +80,7 @@ def users_me_bare_app() -> Any:
 APPS: dict[str, Callable[[], Any]] = {
     "bare": bare_app,
     "host": host_app,
+    "host-quiet": host_app,  # the same application, started with WEALIST_ACCESS_LOG=false
     "wealist": wealist_app,
     "users_me_bare": users_me_bare_app,
 }

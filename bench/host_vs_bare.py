@@ -39,7 +39,7 @@ import _loadgen
 import _servers
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-NAMES = ("bare", "host")
+NAMES = ("bare", "host", "quiet")
 
 
 def free_port() -> int:
@@ -136,8 +136,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         with (
             _servers.start("bare", free_port(), data_dir=work / "data", log_dir=work, cpu=server_cpu) as bare,
             _servers.start("host", free_port(), data_dir=work / "data", log_dir=work, cpu=server_cpu) as host,
+            _servers.start(
+                "host-quiet",
+                free_port(),
+                data_dir=work / "data",
+                log_dir=work,
+                cpu=server_cpu,
+                env={"WEALIST_ACCESS_LOG": "false"},  # where the gateway keeps the access log instead
+            ) as quiet,
         ):
-            servers = {"bare": bare, "host": host}
+            servers = {"bare": bare, "host": host, "quiet": quiet}
 
             def load(name: str, duration: float) -> Round:
                 server = servers[name]
@@ -159,7 +167,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 for name in NAMES if i % 2 == 0 else NAMES[::-1]:
                     result = load(name, args.duration)
                     rounds[name].append(result)
-                    print(f"  round {i + 1} {name:<4}  {_line(result)}", flush=True)
+                    print(f"  round {i + 1} {name:<5}  {_line(result)}", flush=True)
             host_requests = sum(r.load.requests for r in rounds["host"]) + warmup["host"].load.requests
             # The access log is part of what is measured: check that it was really written.
             access_lines = host.log_lines()
@@ -185,6 +193,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "rounds": {name: [r.as_dict() for r in results] for name, results in rounds.items()},
         "summary": summary,
         "ratio_host_over_bare": ratios(summary["bare"], summary["host"]),
+        "ratio_quiet_host_over_bare": ratios(summary["bare"], summary["quiet"]),
         "errors": errors,
         "host_access_log": {"lines": access_lines, "requests": host_requests},
     }
@@ -232,12 +241,14 @@ def report(result: dict[str, Any]) -> None:
         latency = f"{_fmt(s['p50_ms'], '.3f'):>9}{_fmt(s['p99_ms'], '.3f'):>9}"
         cpu = f"{_fmt(s['cpu_us_per_request'], '.1f'):>12}{_fmt(s['server_busy'], '.0%'):>7}"
         print(f"{name:<6}{s['rps']:>10.1f}{spread:>16}{latency}{cpu}")
-    ratio = result["ratio_host_over_bare"]
-    print(
-        f"host/bare: {_fmt(ratio['rps'], '.1%')} of the requests per second, "
-        f"{_fmt(ratio['capacity'], '.1%')} of the capacity (by server CPU per request); "
-        f"latency x{_fmt(ratio['p50'], '.2f')} at p50, x{_fmt(ratio['p99'], '.2f')} at p99"
-    )
+    for label, key in (("host/bare", "ratio_host_over_bare"), ("quiet/bare", "ratio_quiet_host_over_bare")):
+        ratio = result[key]
+        print(
+            f"{label}: {_fmt(ratio['rps'], '.1%')} of the requests per second, "
+            f"{_fmt(ratio['capacity'], '.1%')} of the capacity (by server CPU per request); "
+            f"latency x{_fmt(ratio['p50'], '.2f')} at p50, x{_fmt(ratio['p99'], '.2f')} at p99"
+        )
+    print("(host: JSON access log on, the default; quiet: WEALIST_ACCESS_LOG=false)")
     log = result["host_access_log"]
     print(f"host access log: {log['lines']} lines for {log['requests']} requests; errors: {result['errors']}")
 

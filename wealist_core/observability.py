@@ -16,13 +16,22 @@ import os
 import re
 import sys
 import time
+import weakref
 from typing import Any, TextIO
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from wealist_core._types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["AccessLog", "HostMiddleware", "JsonFormatter", "Metrics", "configure_logging", "request_id_var"]
+__all__ = [
+    "AccessLog",
+    "HostMiddleware",
+    "JsonFormatter",
+    "Metrics",
+    "configure_logging",
+    "flush_access_logs",
+    "request_id_var",
+]
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "wealist_request_id", default=None
@@ -69,6 +78,9 @@ class JsonFormatter(logging.Formatter):
 
 
 JsonFormatter.converter = time.gmtime
+_quote = (
+    json.encoder.encode_basestring
+)  # a JSON string literal, as the encoder below writes it (C-accelerated)
 # One encoder for every line: json.dumps with options builds a new one per call (an access-log line each).
 _ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
 
@@ -98,16 +110,33 @@ def configure_logging(level: str = "INFO", fmt: str = "json", stream: TextIO | N
     _configured = True
 
 
+#: Access-log lines are written together, at most this many seconds after the first of them (or as soon
+#: as there are FLUSH_LINES): a write per request cost as much as the host's own work on it.
+FLUSH_AFTER = 0.05
+FLUSH_LINES = 256
+
+
+_access_logs: weakref.WeakSet[AccessLog] = weakref.WeakSet()
+
+
+def flush_access_logs() -> None:
+    """Write every access-log line still waiting for its batch (the host calls it when it stops)."""
+    for writer in list(_access_logs):
+        writer.flush()
+
+
 class AccessLog:
     """Writes one access-log line per request.
 
     With JSON logs configured by the host, lines are encoded here (the same shape ``JsonFormatter`` gives)
-    and written once per event-loop turn: going through ``logging`` (a record, caller lookup, a lock and a
-    flush per line) cost as much as the whole rest of the host per request. Anywhere else (a custom handler
-    on ``wealist.access``, text logs, tests) the line goes through ``logging`` as usual.
+    and written in batches (within ``FLUSH_AFTER`` seconds, and at shutdown): going through ``logging`` (a
+    record, caller lookup, a lock and a flush per line) cost as much as the whole rest of the host per
+    request. Anywhere else (a custom handler on ``wealist.access``, text logs, tests) the line goes through
+    ``logging`` as usual.
     """
 
     def __init__(self) -> None:
+        _access_logs.add(self)
         self._pending: list[str] = []
         self._second = -1
         self._stamp = ""
@@ -117,10 +146,29 @@ class AccessLog:
             return None
         return _json_stream
 
-    def write(self, fields: dict[str, Any], message: str) -> None:
+    def write(
+        self,
+        method: str,
+        path: str,
+        route: str,
+        route_plugin: str,
+        status: int,
+        duration_ms: float,
+        principal: str | None,
+    ) -> None:
+        message = f"{method} {path} {status}"
         stream = self._direct()
         if stream is None:
             if access_log.isEnabledFor(logging.INFO):
+                fields = {
+                    "method": method,
+                    "path": path,
+                    "route": route,
+                    "routePlugin": route_plugin,
+                    "status": status,
+                    "durationMs": duration_ms,
+                    "principal": principal,
+                }
                 access_log.info(message, extra=fields)
             return
         now = time.time()
@@ -128,25 +176,31 @@ class AccessLog:
         if second != self._second:
             self._second = second
             self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        entry: dict[str, Any] = {
-            "ts": f"{self._stamp}.{int((now - second) * 1000):03d}Z",
-            "level": "info",
-            "logger": "wealist.access",
-            "msg": message,
-        }
+        # The JSONFormatter's shape, written as one f-string: a dict and a JSON encoder per line cost more
+        # than the rest of the host's work on a request. Every string that is not ours is escaped.
+        context = ""
         request_id = request_id_var.get()
         if request_id:
-            entry["requestId"] = request_id
+            context += f',"requestId":{_quote(request_id)}'
         plugin = plugin_var.get()
         if plugin:
-            entry["plugin"] = plugin
+            context += f',"plugin":{_quote(plugin)}'
         user = user_var.get()
         if user:
-            entry["userId"] = user
-        entry.update(fields)
-        if not self._pending:
-            asyncio.get_running_loop().call_soon(self.flush)
-        self._pending.append(_ENCODER.encode(entry))
+            context += f',"userId":{_quote(user)}'
+        line = (
+            f'{{"ts":"{self._stamp}.{int((now - second) * 1000):03d}Z","level":"info",'
+            f'"logger":"wealist.access","msg":{_quote(message)}{context},"method":{_quote(method)},'
+            f'"path":{_quote(path)},"route":{_quote(route)},"routePlugin":{_quote(route_plugin)},'
+            f'"status":{status},"durationMs":{duration_ms},'
+            f'"principal":{_quote(principal) if principal is not None else "null"}}}'
+        )
+        pending = self._pending
+        if not pending:
+            asyncio.get_running_loop().call_later(FLUSH_AFTER, self.flush)
+        pending.append(line)
+        if len(pending) >= FLUSH_LINES:
+            self.flush()
 
     def flush(self) -> None:
         if not self._pending or _json_stream is None:
@@ -203,7 +257,7 @@ class Metrics:
         )
 
 
-def _internal_error_body(scope: Scope, request_id: str) -> bytes:
+async def _send_internal_error(send: Send, scope: Scope, request_id: str) -> None:
     problem = {
         "type": "https://wealist.dev/problems/internal-error",
         "title": "Internal server error",
@@ -213,7 +267,10 @@ def _internal_error_body(scope: Scope, request_id: str) -> bytes:
         "instance": scope["path"],
         "requestId": request_id,
     }
-    return _ENCODER.encode(problem).encode()
+    body = _ENCODER.encode(problem).encode()
+    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _route_labels(scope: Scope) -> tuple[str, str]:
@@ -255,7 +312,34 @@ class HostMiddleware:
         plugin_token, user_token = plugin_var.set(None), user_var.set(None)
         try:
             if kind == "http":
-                await self._http(scope, receive, send, request_id)
+                # Inline rather than a method of its own: this runs on every request, and each coroutine
+                # layer costs.
+                status = 0  # none sent yet
+                header = (b"x-request-id", request_id.encode("latin-1"))
+
+                async def send_wrapper(message: Message) -> None:
+                    nonlocal status
+                    if message["type"] == "http.response.start":
+                        status = message["status"]
+                        message["headers"] = [*message.get("headers", ()), header]
+                    await send(message)
+
+                metrics = self.metrics
+                metrics.in_flight_count += 1
+                started = time.perf_counter()
+                try:
+                    await self.app(scope, receive, send_wrapper)
+                except Exception:
+                    # Answered here rather than by Starlette's outermost handler, which runs after this
+                    # middleware has finished (no request id, no metrics) and re-raises, so the server
+                    # logs it a second time.
+                    log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+                    if status:
+                        raise  # the answer is under way: nothing sensible can be sent any more
+                    await _send_internal_error(send_wrapper, scope, request_id)
+                finally:
+                    metrics.in_flight_count -= 1
+                    self._record(scope, status or 500, time.perf_counter() - started)
             else:
                 await self._websocket(scope, receive, send)
         finally:
@@ -263,75 +347,35 @@ class HostMiddleware:
             plugin_var.reset(plugin_token)
             request_id_var.reset(token)
 
-    async def _http(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
-        status = 500
-        header = (b"x-request-id", request_id.encode("latin-1"))
-
-        status_sent = False
-
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status, status_sent
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                status_sent = True
-                message["headers"] = [*message.get("headers", ()), header]
-            await send(message)
-
-        metrics = self.metrics
-        metrics.in_flight_count += 1
-        started = time.perf_counter()
-        try:
-            await self.app(scope, receive, send_wrapper)
-        except Exception:
-            # Answered here rather than by Starlette's outermost handler, which runs after this middleware
-            # has finished (no request id, no metrics) and re-raises, so the server logs it a second time.
-            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
-            if status_sent:
-                raise  # the answer is under way: nothing sensible can be sent any more
-            body = _internal_error_body(scope, request_id)
-            await send_wrapper(
-                {
-                    "type": "http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"application/problem+json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
+    def _record(self, scope: Scope, status: int, elapsed: float) -> None:
+        """Metrics and the access-log line of one finished request."""
+        route, plugin = _route_labels(scope)
+        method = scope["method"]
+        key = (method, route, plugin, status)
+        series = self._series.get(key)
+        if series is None:
+            metrics = self.metrics
+            series = self._series[key] = (
+                metrics.requests.labels(method, route, plugin, str(status)),
+                metrics.latency.labels(method, route, plugin),
+                metrics.errors.labels(method, route, plugin) if status >= 500 else None,
             )
-            await send_wrapper({"type": "http.response.body", "body": body})
-        finally:
-            elapsed = time.perf_counter() - started
-            metrics.in_flight_count -= 1
-            route, plugin = _route_labels(scope)
-            method = scope["method"]
-            series = self._series.get((method, route, plugin, status))
-            if series is None:
-                series = self._series[(method, route, plugin, status)] = (
-                    metrics.requests.labels(method, route, plugin, str(status)),
-                    metrics.latency.labels(method, route, plugin),
-                    metrics.errors.labels(method, route, plugin) if status >= 500 else None,
-                )
-            requests, latency, errors = series
-            requests.inc()
-            latency.observe(elapsed)
-            if errors is not None:
-                errors.inc()
-            if self.access_log_enabled:
-                principal = scope.get("wealist.principal")
-                path = scope["path"]
-                self.access_log.write(
-                    {
-                        "method": method,
-                        "path": path,
-                        "route": route,
-                        "routePlugin": plugin,
-                        "status": status,
-                        "durationMs": round(elapsed * 1000, 2),
-                        "principal": getattr(principal, "id", None),
-                    },
-                    f"{method} {path} {status}",
-                )
+        requests, latency, errors = series
+        requests.inc()
+        latency.observe(elapsed)
+        if errors is not None:
+            errors.inc()
+        if self.access_log_enabled:
+            principal = scope.get("wealist.principal")
+            self.access_log.write(
+                method,
+                scope["path"],
+                route,
+                plugin,
+                status,
+                round(elapsed * 1000, 2),
+                getattr(principal, "id", None),
+            )
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         gauge = None

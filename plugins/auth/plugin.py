@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -27,10 +28,12 @@ from wealist_plugins.auth.tokens import TokenIssuer
 from wealist_plugins.auth.totp import Totp
 from wealist_plugins.user.contract import Directory
 
-from wealist_core import ModelRegistration, PluginManifest, Settings, hookimpl
+from wealist_core import Event, EventHandler, ModelRegistration, PluginManifest, Settings, hookimpl
 from wealist_core.container import Container
 
 __all__ = ["AuthPlugin"]
+
+log = logging.getLogger("wealist.auth")
 
 
 class AuthPlugin:
@@ -51,9 +54,10 @@ class AuthPlugin:
             version="1.0.0",
             description="Accounts' credentials, sign-in, tokens, sessions and signing keys.",
             prefixes=("/api/auth",),
-            ports=("database", "keyvalue"),
+            ports=("database", "keyvalue", "eventbus"),
             provides=("auth.TokenKeys",),
             needs=("user.Directory",),
+            consumes=("user.user_deleted",),
         )
 
     @hookimpl
@@ -91,6 +95,18 @@ class AuthPlugin:
             providers = {p.id: OidcProvider(p, self._http) for p in config.oidc_providers}
         self.flow = OidcFlow(providers=providers, kv=kv, service=self.service, settings=config)
         container.contracts.provide(TokenKeys, self.keys)
+
+    @hookimpl
+    def wealist_register_subscriptions(self) -> list[tuple[str, EventHandler]]:
+        return [("user.user_deleted", self._on_user_deleted)]
+
+    async def _on_user_deleted(self, event: Event) -> None:
+        # A deleted account is signed out everywhere at once: its refresh tokens and its live access
+        # tokens stop working. Signing in again (to restore it within the grace period) still works.
+        ended = await self.service.sessions.revoke_all(str(event.payload["userId"]))
+        log.info(
+            "signed out a deleted account", extra={"user_id": event.payload["userId"], "sessions": ended}
+        )
 
     @hookimpl
     def wealist_register_models(self) -> list[ModelRegistration]:

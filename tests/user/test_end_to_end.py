@@ -3,6 +3,7 @@ at sign-up, the stranger walk with real tokens, and the ``wealist demo`` command
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -149,3 +150,30 @@ async def test_demo_creates_a_workspace_once(
         f"The demo user {DEMO_EMAIL} exists already; nothing was changed"
     )
     assert len((await client.get("/api/workspaces", headers=headers)).json()["items"]) == 1
+
+
+async def test_deleting_my_account_signs_me_out_everywhere(live: tuple[Starlette, httpx.AsyncClient]) -> None:
+    _app, client = live
+    email = f"gone.{uuid.uuid4().hex[:8]}@example.com"
+    body = {"email": email, "password": PASSWORD, "name": "Gone"}
+    answer = await client.post("/api/auth/signup", json=body)
+    tokens = answer.json()
+    me = {"Authorization": f"Bearer {tokens['accessToken']}"}
+    assert (await client.delete("/api/users/me", headers=me)).status_code == 204
+
+    # The user plugin's event reaches auth through the outbox and the event bus, which revokes every
+    # session: the access token stops working and so does the refresh token.
+    for _ in range(100):
+        if (await client.get("/api/users/me", headers=me)).status_code == 401:
+            break
+        await asyncio.sleep(0.05)
+    assert (await client.get("/api/users/me", headers=me)).status_code == 401
+    refreshed = await client.post("/api/auth/refresh", json={"refreshToken": tokens["refreshToken"]})
+    assert refreshed.status_code == 401
+
+    # Signing in again still works, so that the account can be restored within the grace period.
+    login = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 200
+    again = {"Authorization": f"Bearer {login.json()['accessToken']}"}
+    assert (await client.post("/api/users/me/restore", headers=again)).status_code == 200
+    assert (await client.get("/api/users/me", headers=again)).status_code == 200

@@ -29,7 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -147,27 +147,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ):
             servers = {"bare": bare, "host": host, "quiet": quiet}
 
-            def load(name: str, duration: float) -> Round:
-                server = servers[name]
-                cpu_before = server.cpu_seconds()
-                result = _loadgen.run_load(
-                    server.url,
-                    concurrency=args.concurrency,
-                    duration=duration,
-                    tool=tool,
-                    cpu=load_cpu,
-                    workdir=work,
-                )
-                cpu_after = server.cpu_seconds()
-                used = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
-                return Round(result, used)
-
-            warmup = {name: load(name, args.warmup) for name in NAMES}
-            for i in range(args.rounds):
-                for name in NAMES if i % 2 == 0 else NAMES[::-1]:
-                    result = load(name, args.duration)
-                    rounds[name].append(result)
-                    print(f"  round {i + 1} {name:<5}  {_line(result)}", flush=True)
+            warmup = alternate(
+                servers,
+                {name: server.url for name, server in servers.items()},
+                rounds,
+                args=args,
+                tool=tool,
+                load_cpu=load_cpu,
+                workdir=work,
+            )
             host_requests = sum(r.load.requests for r in rounds["host"]) + warmup["host"].load.requests
             # The access log is part of what is measured: check that it was really written.
             access_lines = host.log_lines()
@@ -197,6 +185,46 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "errors": errors,
         "host_access_log": {"lines": access_lines, "requests": host_requests},
     }
+
+
+def alternate(
+    servers: Mapping[str, _servers.Server],
+    urls: Mapping[str, str],
+    rounds: dict[str, list[Round]],
+    *,
+    args: argparse.Namespace,
+    tool: str,
+    load_cpu: int | None,
+    workdir: Path,
+    headers: Mapping[str, str] | None = None,
+) -> dict[str, Round]:
+    """Warm every server up, then load them in turn for ``args.rounds`` rounds, alternating the order so
+    that neither always runs on a warmer machine; each round goes into ``rounds``. Returns the warm-ups."""
+
+    def load(name: str, duration: float) -> Round:
+        server = servers[name]
+        cpu_before = server.cpu_seconds()
+        result = _loadgen.run_load(
+            urls[name],
+            concurrency=args.concurrency,
+            duration=duration,
+            tool=tool,
+            cpu=load_cpu,
+            workdir=workdir,
+            headers=headers,
+        )
+        cpu_after = server.cpu_seconds()
+        used = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+        return Round(result, used)
+
+    names = list(servers)
+    warmup = {name: load(name, args.warmup) for name in names}
+    for i in range(args.rounds):
+        for name in names if i % 2 == 0 else names[::-1]:
+            result = load(name, args.duration)
+            rounds[name].append(result)
+            print(f"  round {i + 1} {name:<5}  {_line(result)}", flush=True)
+    return warmup
 
 
 def _line(r: Round) -> str:

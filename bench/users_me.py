@@ -43,7 +43,7 @@ from typing import Any
 import _loadgen
 import _servers
 import _users_me_bare
-from host_vs_bare import RESULTS_DIR, Round, _fmt, _line, cpus, free_port, ratios, summarise, versions
+from host_vs_bare import RESULTS_DIR, Round, _fmt, alternate, cpus, free_port, ratios, summarise, versions
 
 NAMES = ("bare", "host")
 PG = "postgres@127.0.0.1:5432"
@@ -238,28 +238,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 answer = same_answer(urls, token)
                 lines_before = host.log_lines()
 
-                def load(name: str, duration: float) -> Round:
-                    server = servers[name]
-                    cpu_before = server.cpu_seconds()
-                    result = _loadgen.run_load(
-                        urls[name],
-                        concurrency=args.concurrency,
-                        duration=duration,
-                        tool=tool,
-                        cpu=load_cpu,
-                        workdir=work,
-                        headers=auth,
-                    )
-                    cpu_after = server.cpu_seconds()
-                    used = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
-                    return Round(result, used)
-
-                warmup = {name: load(name, args.warmup) for name in NAMES}
-                for i in range(args.rounds):
-                    for name in NAMES if i % 2 == 0 else NAMES[::-1]:
-                        result = load(name, args.duration)
-                        rounds[name].append(result)
-                        print(f"  round {i + 1} {name:<4}  {_line(result)}", flush=True)
+                warmup = alternate(
+                    servers, urls, rounds, args=args, tool=tool, load_cpu=load_cpu, workdir=work, headers=auth
+                )
                 host_requests = sum(r.load.requests for r in rounds["host"]) + warmup["host"].load.requests
                 # The access log is part of what is measured: check that it was really written.
                 access_lines = host.log_lines() - lines_before

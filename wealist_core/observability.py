@@ -150,8 +150,8 @@ def flush_access_logs() -> None:
 class AccessLog:
     """Writes one access-log line per request.
 
-    With JSON logs configured by the host, lines are encoded here (the same shape ``JsonFormatter`` gives)
-    and written in batches (within ``FLUSH_AFTER`` seconds, and at shutdown): going through ``logging`` (a
+    With JSON logs configured by the host, a request only records its values; the lines are made (the same
+    shape ``JsonFormatter`` gives) and written in batches (within ``FLUSH_AFTER`` seconds, and at shutdown): going through ``logging`` (a
     record, caller lookup, a lock and a flush per line) cost as much as the whole rest of the host per
     request. Anywhere else (a custom handler on ``wealist.access``, text logs, tests) the line goes through
     ``logging`` as usual.
@@ -159,14 +159,9 @@ class AccessLog:
 
     def __init__(self) -> None:
         _access_logs.add(self)
-        self._pending: list[str] = []
+        self._pending: list[tuple[Any, ...]] = []
         self._second = -1
         self._stamp = ""
-
-    def _direct(self) -> TextIO | None:
-        if _json_stream is None or access_log.handlers or not access_log.isEnabledFor(logging.INFO):
-            return None
-        return _json_stream
 
     def write(
         self,
@@ -175,12 +170,10 @@ class AccessLog:
         route: str,
         route_plugin: str,
         status: int,
-        duration_ms: float,
+        elapsed: float,
         principal: str | None,
     ) -> None:
-        message = f"{method} {path} {status}"
-        stream = self._direct()
-        if stream is None:
+        if _json_stream is None or access_log.handlers or not access_log.isEnabledFor(logging.INFO):
             if access_log.isEnabledFor(logging.INFO):
                 fields = {
                     "method": method,
@@ -188,51 +181,77 @@ class AccessLog:
                     "route": route,
                     "routePlugin": route_plugin,
                     "status": status,
-                    "durationMs": duration_ms,
+                    "durationMs": round(elapsed * 1000, 2),
                     "principal": principal,
                 }
-                access_log.info(message, extra=fields)
+                access_log.info(f"{method} {path} {status}", extra=fields)
             return
-        now = time.time()
-        second = int(now)
-        if second != self._second:
-            self._second = second
-            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        # The JSONFormatter's shape, written as one f-string: a dict and a JSON encoder per line cost more
-        # than the rest of the host's work on a request. Every string that is not ours is escaped.
-        context = ""
-        request_id = request_id_var.get()
-        if request_id:
-            context += f',"requestId":{_quote(request_id)}'
-        plugin = plugin_var.get()
-        if plugin:
-            context += f',"plugin":{_quote(plugin)}'
-        user = user_var.get()
-        if user:
-            context += f',"userId":{_quote(user)}'
-        line = (
-            f'{{"ts":"{self._stamp}.{int((now - second) * 1000):03d}Z","level":"info",'
-            f'"logger":"wealist.access","msg":{_quote(message)}{context},"method":{_quote(method)},'
-            f'"path":{_quote(path)},"route":{_quote(route)},"routePlugin":{_quote(route_plugin)},'
-            f'"status":{status},"durationMs":{duration_ms},'
-            f'"principal":{_quote(principal) if principal is not None else "null"}}}'
-        )
+        # Only the values are kept here; the lines are made when the batch is written, together.
         pending = self._pending
         if not pending:
             asyncio.get_running_loop().call_later(FLUSH_AFTER, self.flush)
-        pending.append(line)
+        pending.append(
+            (
+                time.time(),
+                request_id_var.get(),
+                plugin_var.get(),
+                user_var.get(),
+                method,
+                path,
+                route,
+                route_plugin,
+                status,
+                elapsed,
+                principal,
+            )
+        )
         if len(pending) >= FLUSH_LINES:
             self.flush()
 
     def flush(self) -> None:
         if not self._pending or _json_stream is None:
             return
-        lines, self._pending = self._pending, []
+        entries, self._pending = self._pending, []
         try:
-            _json_stream.write("\n".join(lines) + "\n")
+            _json_stream.write("".join(self._line(*entry) for entry in entries))
             _json_stream.flush()
         except (OSError, ValueError):  # a closed or broken stream must not fail requests
             pass
+
+    def _line(
+        self,
+        now: float,
+        request_id: str | None,
+        plugin: str | None,
+        user: str | None,
+        method: str,
+        path: str,
+        route: str,
+        route_plugin: str,
+        status: int,
+        elapsed: float,
+        principal: str | None,
+    ) -> str:
+        """The JsonFormatter's shape, as one f-string: every string that is not ours is escaped."""
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        context = ""
+        if request_id:
+            context += f',"requestId":{_quote(request_id)}'
+        if plugin:
+            context += f',"plugin":{_quote(plugin)}'
+        if user:
+            context += f',"userId":{_quote(user)}'
+        return (
+            f'{{"ts":"{self._stamp}.{int((now - second) * 1000):03d}Z","level":"info",'
+            f'"logger":"wealist.access","msg":{_quote(f"{method} {path} {status}")}{context},'
+            f'"method":{_quote(method)},"path":{_quote(path)},"route":{_quote(route)},'
+            f'"routePlugin":{_quote(route_plugin)},"status":{status},'
+            f'"durationMs":{round(elapsed * 1000, 2)},'
+            f'"principal":{_quote(principal) if principal is not None else "null"}}}\n'
+        )
 
 
 #: Upper bounds of the latency histogram's buckets, in seconds.
@@ -438,7 +457,7 @@ class HostMiddleware:
                 route,
                 plugin,
                 status,
-                round(elapsed * 1000, 2),
+                elapsed,
                 getattr(principal, "id", None),
             )
 

@@ -150,11 +150,11 @@ def flush_access_logs() -> None:
 class AccessLog:
     """Writes one access-log line per request.
 
-    With JSON logs configured by the host, a request only records its values; the lines are made (the same
-    shape ``JsonFormatter`` gives) and written in batches (within ``FLUSH_AFTER`` seconds, and at shutdown): going through ``logging`` (a
-    record, caller lookup, a lock and a flush per line) cost as much as the whole rest of the host per
-    request. Anywhere else (a custom handler on ``wealist.access``, text logs, tests) the line goes through
-    ``logging`` as usual.
+    With JSON logs configured by the host, a request only records its values; the lines are made (the
+    shape ``JsonFormatter`` gives) and written in batches, within ``FLUSH_AFTER`` seconds and at shutdown.
+    Going through ``logging`` (a record, caller lookup, a lock and a flush per line) cost as much as the
+    whole rest of the host per request. Anywhere else (a custom handler on ``wealist.access``, text logs,
+    tests) the line goes through ``logging`` as usual.
     """
 
     def __init__(self) -> None:

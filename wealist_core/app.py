@@ -288,9 +288,13 @@ def _lifespan(state: WealistState) -> Any:
             for managers in host.per_plugin("wealist_lifespan", app=app).values():
                 for manager in managers:
                     await stack.enter_async_context(manager)
-            # What start-up built (modules, models, routes) lives as long as the process: moved out of the
-            # collector's sight, it is no longer scanned by every full collection while requests run.
-            gc.freeze()
+            if settings.environment != "test":
+                # What start-up built (modules, models, routes) lives as long as the process: moved out of
+                # the collector's sight, it is no longer scanned by every full collection while requests
+                # run. Garbage is collected first, so that only what lives is frozen. (Tests start hundreds
+                # of applications in one process: there, freezing would keep each one's garbage forever.)
+                gc.collect()
+                gc.freeze()
             log.info("started", extra={"plugins": list(host.active)})
             yield
         flush_access_logs()

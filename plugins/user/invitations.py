@@ -146,8 +146,8 @@ class InvitationService:
         self, user_id: uuid.UUID, workspace_id: uuid.UUID, query: PageQuery
     ) -> Page[InvitationOut]:
         key = decode_cursor(query.cursor, (dt.datetime, uuid.UUID))
-        async with self.database.unit_of_work() as uow:
-            repo = UserRepository(uow.session)
+        async with self.database.reading() as session:
+            repo = UserRepository(session)
             await actor(repo, user_id)
             workspace, mine = await require_member(repo, workspace_id, user_id)
             require_inviter(workspace, mine.role)

@@ -94,8 +94,8 @@ class JoinRequestService:
     ) -> Page[JoinRequestOut]:
         key = decode_cursor(query.cursor, (dt.datetime, uuid.UUID))
         status = None if query.status == "ALL" else str(query.status)
-        async with self.database.unit_of_work() as uow:
-            repo = UserRepository(uow.session)
+        async with self.database.reading() as session:
+            repo = UserRepository(session)
             await actor(repo, user_id)
             _workspace, mine = await require_member(repo, workspace_id, user_id)
             require_manager(mine, "see join requests")

@@ -55,8 +55,8 @@ class MemberService:
 
     async def list(self, user_id: uuid.UUID, workspace_id: uuid.UUID, query: PageQuery) -> Page[MemberOut]:
         key = decode_cursor(query.cursor, (dt.datetime, uuid.UUID))
-        async with self.database.unit_of_work() as uow:
-            repo = UserRepository(uow.session)
+        async with self.database.reading() as session:
+            repo = UserRepository(session)
             await actor(repo, user_id)
             await require_member(repo, workspace_id, user_id)
             rows = await repo.members(workspace_id, query.limit, key)

@@ -230,8 +230,8 @@ class AccountService:
             return await self._out(repo, user)
 
     async def get_user(self, viewer_id: uuid.UUID, user_id: uuid.UUID) -> UserPublic:
-        async with self.database.unit_of_work() as uow:
-            repo = UserRepository(uow.session)
+        async with self.database.reading() as session:
+            repo = UserRepository(session)
             viewer = await actor(repo, viewer_id)
             user = await repo.user(user_id)
             visible = (

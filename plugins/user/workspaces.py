@@ -74,16 +74,16 @@ class WorkspaceService:
 
     async def list_mine(self, user_id: uuid.UUID, query: PageQuery) -> Page[WorkspaceOut]:
         key = decode_cursor(query.cursor, (dt.datetime, uuid.UUID))
-        async with self.database.unit_of_work() as uow:
-            repo = UserRepository(uow.session)
+        async with self.database.reading() as session:
+            repo = UserRepository(session)
             await actor(repo, user_id)
             rows = await repo.memberships_of(user_id, query.limit, key)
         page, cursor = split_page(rows, query.limit, lambda row: (row[0].joined_at, row[0].workspace_id))
         return Page[WorkspaceOut](items=[workspace_out(w, m.role) for m, w in page], next_cursor=cursor)
 
     async def get(self, user_id: uuid.UUID, workspace_id: uuid.UUID) -> WorkspaceOut:
-        async with self.database.unit_of_work() as uow:
-            repo = UserRepository(uow.session)
+        async with self.database.reading() as session:
+            repo = UserRepository(session)
             await actor(repo, user_id)
             workspace, member = await require_member(repo, workspace_id, user_id)
             return workspace_out(workspace, member.role)
@@ -121,8 +121,8 @@ class WorkspaceService:
 
     async def search(self, user_id: uuid.UUID, query: SearchQuery) -> Page[WorkspacePublic]:
         key = decode_cursor(query.cursor, (str, uuid.UUID))
-        async with self.database.unit_of_work() as uow:
-            repo = UserRepository(uow.session)
+        async with self.database.reading() as session:
+            repo = UserRepository(session)
             await actor(repo, user_id)
             rows = await repo.search_public(query.q.casefold(), query.limit, key)
         page, cursor = split_page(rows, query.limit, lambda w: (w.name_key, w.id))

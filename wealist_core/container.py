@@ -43,6 +43,7 @@ class Container(containers.DynamicContainer):
         self._by_url: dict[tuple[str, str], str] = {}  # (port, url) -> provider name
         self._ports: dict[tuple[str, str], str] = {}  # (plugin, port) -> provider name
         self._started: list[Resource] = []
+        self._declared: set[tuple[str, str]] = set()  # (plugin, port) its manifest lists
         for manifest in manifests:
             ports = set(manifest.ports)
             if "database" in ports:
@@ -53,6 +54,7 @@ class Container(containers.DynamicContainer):
                         f"Plugin '{manifest.name}' lists an unknown port {port!r}; ports are "
                         f"{', '.join(sorted(PORT_SETTINGS))}."
                     )
+                self._declared.add((manifest.name, port))
                 self._bind(manifest.name, port)
 
     def _bind(self, plugin: str, port: str) -> None:
@@ -74,8 +76,9 @@ class Container(containers.DynamicContainer):
     def _get(self, plugin: str, port: str, kind: type[R]) -> R:
         name = self._ports.get((plugin, port))
         if name is None:
-            if port in _OPTIONAL_PORTS and (plugin, port) not in self._ports:
-                raise PluginError(f"Plugin '{plugin}' asked for the {port} port, which is not configured.")
+            if (plugin, port) in self._declared:  # an optional port left without a URL
+                setting = self.settings.setting_name(port, plugin)
+                raise PluginError(f"Plugin '{plugin}' asked for the {port} port, but {setting} is empty.")
             raise PluginError(
                 f"Plugin '{plugin}' uses the {port} port, but its manifest does not list it in 'ports'; "
                 f"add {port!r} to the manifest."
@@ -105,10 +108,6 @@ class Container(containers.DynamicContainer):
         if (owner, "keyvalue") not in self._ports:
             self._bind(owner, "keyvalue")
         return self.keyvalue(owner)
-
-    def shared_keyvalue(self, plugin: str) -> KeyValue:
-        """The key-value store without the plugin's prefix, for keys several plugins agree on."""
-        return self._get(plugin, "keyvalue", KeyValue)  # type: ignore[type-abstract]
 
     def pubsub(self, plugin: str) -> PubSub:
         return self._get(plugin, "pubsub", PubSub)  # type: ignore[type-abstract]

@@ -6,7 +6,7 @@ import hmac
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SERVICE_PRINCIPAL", "Principal", "service_token_matches"]
+__all__ = ["Principal", "service_token_matches"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,9 +23,6 @@ class Principal:
     @property
     def is_service(self) -> bool:
         return self.kind == "service"
-
-
-SERVICE_PRINCIPAL = Principal(id="service", kind="service")
 
 
 def service_token_matches(presented: str | None, expected: str) -> bool:

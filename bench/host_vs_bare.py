@@ -160,30 +160,55 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             # The access log is part of what is measured: check that it was really written.
             access_lines = host.log_lines()
 
-    errors = sum(r.load.errors for results in [*rounds.values(), list(warmup.values())] for r in results)
+    result = measured(
+        "host_vs_bare",
+        _servers.PATH,
+        args,
+        tool=tool,
+        cpus=(server_cpu, load_cpu),
+        started=started,
+        rounds=rounds,
+        warmup=warmup,
+    )
+    result["ratio_quiet_host_over_bare"] = ratios(result["summary"]["bare"], result["summary"]["quiet"])
+    result["host_access_log"] = {"lines": access_lines, "requests": host_requests}
+    return result
+
+
+def measured(
+    scenario: str,
+    path: str,
+    args: argparse.Namespace,
+    *,
+    tool: str,
+    cpus: tuple[int | None, int | None],
+    started: float,
+    rounds: Mapping[str, Sequence[Round]],
+    warmup: Mapping[str, Round],
+) -> dict[str, Any]:
+    """The result document every scenario writes: configuration, machine, rounds, summary, host/bare."""
     summary = {name: summarise(results) for name, results in rounds.items()}
+    every = [*rounds.values(), list(warmup.values())]
     return {
-        "scenario": "host_vs_bare",
+        "scenario": scenario,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "seconds": round(time.monotonic() - started, 1),
         "config": {
-            "path": _servers.PATH,
+            "path": path,
             "loadgen": tool,
             "concurrency": args.concurrency,
             "duration_s": args.duration,
             "warmup_s": args.warmup,
             "rounds": args.rounds,
-            "server_cpu": server_cpu,
-            "loadgen_cpu": load_cpu,
+            "server_cpu": cpus[0],
+            "loadgen_cpu": cpus[1],
             "uvicorn": {k: v for k, v in _servers.uvicorn_options().items() if k != "log_config"},
         },
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), **versions()},
         "rounds": {name: [r.as_dict() for r in results] for name, results in rounds.items()},
         "summary": summary,
         "ratio_host_over_bare": ratios(summary["bare"], summary["host"]),
-        "ratio_quiet_host_over_bare": ratios(summary["bare"], summary["quiet"]),
-        "errors": errors,
-        "host_access_log": {"lines": access_lines, "requests": host_requests},
+        "errors": sum(r.load.errors for results in every for r in results),
     }
 
 

@@ -27,8 +27,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import platform
 import secrets
 import sys
 import tempfile
@@ -43,7 +41,7 @@ from typing import Any
 import _loadgen
 import _servers
 import _users_me_bare
-from host_vs_bare import RESULTS_DIR, Round, _fmt, alternate, cpus, free_port, ratios, summarise, versions
+from host_vs_bare import RESULTS_DIR, Round, _fmt, alternate, cpus, free_port, measured
 
 NAMES = ("bare", "host")
 PG = "postgres@127.0.0.1:5432"
@@ -247,37 +245,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 if args.keep_log:
                     args.keep_log.write_bytes(host.log_path.read_bytes())
 
-    errors = sum(r.load.errors for results in [*rounds.values(), list(warmup.values())] for r in results)
-    summary = {name: summarise(results) for name, results in rounds.items()}
-    return {
-        "scenario": "users_me",
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "seconds": round(time.monotonic() - started, 1),
-        "config": {
-            "path": _users_me_bare.PATH,
-            "loadgen": tool,
-            "concurrency": args.concurrency,
-            "duration_s": args.duration,
-            "warmup_s": args.warmup,
-            "rounds": args.rounds,
-            "server_cpu": server_cpu,
-            "loadgen_cpu": load_cpu,
-            "uvicorn": {k: v for k, v in _servers.uvicorn_options().items() if k != "log_config"},
-            "host_env": {
-                k: v
-                for k, v in host_env.items()
-                if k not in ("WEALIST_PUBLIC_URL", "WEALIST_AUTH__SIGNING_KEY")
-            },
-        },
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), **versions()},
-        "answer": answer,
-        "rounds": {name: [r.as_dict() for r in results] for name, results in rounds.items()},
-        "summary": summary,
-        "ratio_host_over_bare": ratios(summary["bare"], summary["host"]),
-        "goal": {"rps_ratio_at_least": 0.5},
-        "errors": errors,
-        "host_access_log": {"lines": access_lines, "requests": host_requests},
-    }
+    result = measured(
+        "users_me",
+        _users_me_bare.PATH,
+        args,
+        tool=tool,
+        cpus=(server_cpu, load_cpu),
+        started=started,
+        rounds=rounds,
+        warmup=warmup,
+    )
+    hidden = ("WEALIST_PUBLIC_URL", "WEALIST_AUTH__SIGNING_KEY")
+    result["config"]["host_env"] = {k: v for k, v in host_env.items() if k not in hidden}
+    result["answer"] = answer
+    result["goal"] = {"rps_ratio_at_least": 0.5}
+    result["host_access_log"] = {"lines": access_lines, "requests": host_requests}
+    return result
 
 
 def report(result: dict[str, Any]) -> None:

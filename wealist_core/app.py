@@ -31,6 +31,7 @@ from wealist_core._keys import ensure_secrets
 from wealist_core.container import Container
 from wealist_core.db import ModelRegistration
 from wealist_core.errors import PluginError
+from wealist_core.events import normalise_subscriptions, subscriptions_of
 from wealist_core.http.openapi import DOCS_HTML, build_openapi
 from wealist_core.http.problems import exception_handlers
 from wealist_core.http.routing import ApiRoute
@@ -104,6 +105,7 @@ def create_app(
         if isinstance(route, ApiRoute):
             route.authenticator = state.authenticate
             route.default_max_body = settings.max_body_bytes
+            route.bind(container)
     routes += _host_routes(state)
 
     middleware = [Middleware(HostMiddleware, metrics=metrics, access_log_enabled=settings.access_log)]
@@ -343,7 +345,10 @@ async def _stop_relay(relay: Any) -> None:
 async def _start_consumers(host: PluginHost, container: Container) -> list[str]:
     buses: dict[int, EventBus] = {}
     groups: list[str] = []
-    for name, pairs in host.per_plugin("wealist_register_subscriptions").items():
+    registered = host.per_plugin("wealist_register_subscriptions")
+    for name in host.active:
+        pairs = normalise_subscriptions(registered.get(name, ()))
+        pairs += subscriptions_of(host.active[name].obj)  # @subscribe methods
         if not pairs:
             continue
         if not container.has_port(name, "eventbus"):

@@ -95,7 +95,8 @@ class Container(containers.DynamicContainer):
     # isinstance-checks against them (python/mypy#4717); hence the narrow ignores below.
 
     def database(self, plugin: str) -> Database:
-        return self._get(plugin, "database", Database)  # type: ignore[type-abstract]
+        """The plugin's database, bound to it: ``unit_of_work()`` writes to ``<plugin>_outbox``."""
+        return self._get(plugin, "database", Database).bound(plugin)  # type: ignore[type-abstract]
 
     def keyvalue(self, plugin: str) -> KeyValue:
         """The plugin's key space: every key it uses is prefixed with ``<plugin>:``."""

@@ -7,6 +7,7 @@ class (instantiated once per host, so two hosts in one process never share state
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import importlib
 import inspect
@@ -22,6 +23,7 @@ from starlette.middleware import Middleware
 from wealist_core import hookspecs
 from wealist_core.adapters import AdapterRegistry
 from wealist_core.errors import PluginError
+from wealist_core.events import declared_events, subscriptions_of
 from wealist_core.manifest import PluginManifest
 from wealist_core.settings import Settings
 
@@ -66,6 +68,21 @@ def _import_path(path: str, setting: str = "WEALIST_PLUGIN_MODULES") -> object:
             "give 'package.module' or 'package.module:Class'."
         ) from exc
     return obj
+
+
+def _derived(manifest: PluginManifest, plugin: object) -> PluginManifest:
+    """The manifest with what need not be restated: ``publishes`` gains the events declared with the
+    plugin's prefix (``DomainEvent`` subclasses in its contract module), ``consumes`` the event types of its
+    ``@subscribe`` methods."""
+    publishes = _union(manifest.publishes, (cls.event_type for cls in declared_events(manifest.name)))
+    consumes = _union(manifest.consumes, (kind for kind, _handler in subscriptions_of(plugin)))
+    if publishes == manifest.publishes and consumes == manifest.consumes:
+        return manifest
+    return dataclasses.replace(manifest, publishes=publishes, consumes=consumes)
+
+
+def _union(given: tuple[str, ...], more: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((*given, *more)))
 
 
 def _instantiate(obj: object) -> object:
@@ -179,6 +196,7 @@ class PluginHost:
                     f"Two plugins are named '{manifest.name}': from {other.source} and from {source}; "
                     "uninstall one of them."
                 )
+            manifest = _derived(manifest, instance)
             self.installed[manifest.name] = LoadedPlugin(manifest.name, instance, manifest, source)
 
         wanted = self.settings.plugins or tuple(self.installed)

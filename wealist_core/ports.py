@@ -24,9 +24,12 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
     from starlette.routing import BaseRoute
 
+    from wealist_core.events import DomainEvent
+
 __all__ = [
     "BlobInfo",
     "BlobStore",
+    "BoundDatabase",
     "Database",
     "Event",
     "EventBus",
@@ -71,14 +74,42 @@ class UnitOfWork(abc.ABC):
 
     Commits when its ``async with`` block ends normally, rolls back on an exception. Events recorded with
     :meth:`emit` are written to the outbox in the same transaction and relayed to the event bus after the
-    commit, so a change and the events it caused are never separated.
+    commit, so a change and the events it caused are never separated. Work that must wait for the commit
+    (a mail, a pub/sub publish to live sockets) is registered with :meth:`after_commit`.
+
+    The host opens one per request for a route that asks for it (``uow: UnitOfWork``): a read-only one for
+    GET and HEAD (``writable`` is False; ``emit`` and ``upsert`` refuse), a transaction otherwise.
     """
 
     session: AsyncSession
+    #: False for the read-only unit of work of a GET or HEAD request.
+    writable: bool = True
 
     @abc.abstractmethod
-    def emit(self, event_type: str, payload: Mapping[str, Any], *, key: str | None = None) -> Event:
-        """Record a domain event caused by this unit of work; it is published only if the commit succeeds."""
+    def emit(
+        self, event: str | DomainEvent, payload: Mapping[str, Any] | None = None, *, key: str | None = None
+    ) -> Event:
+        """Record a domain event caused by this unit of work; it is published only if the commit succeeds.
+
+        ``event`` is a typed :class:`~wealist_core.events.DomainEvent` (preferred) or a type name with its
+        ``payload``."""
+
+    @abc.abstractmethod
+    def after_commit(self, callback: Callable[[], Any]) -> None:
+        """Run ``callback`` (a function or a coroutine function) once the transaction has committed; never
+        when it rolls back. Its failure is logged, not raised: the change is committed already."""
+
+    @abc.abstractmethod
+    async def upsert(
+        self,
+        table: Any,
+        values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+        *,
+        conflict: Sequence[str],
+        update: Sequence[str] | None = None,
+    ) -> None:
+        """``INSERT ... ON CONFLICT (conflict) DO UPDATE SET update`` (``DO NOTHING`` when ``update`` is
+        empty or None), the same on every database. ``table`` is a model class or a ``Table``."""
 
 
 class Database(Resource):
@@ -99,12 +130,73 @@ class Database(Resource):
 
     @abc.abstractmethod
     def unit_of_work(self, *, plugin: str = "") -> contextlib.AbstractAsyncContextManager[UnitOfWork]:
-        """A transaction that commits on success and rolls back on error; ``plugin`` names its outbox."""
+        """A transaction that commits on success and rolls back on error; ``plugin`` names its outbox.
+        The view a plugin gets from ``container.database(plugin)`` fills ``plugin`` in."""
 
     @abc.abstractmethod
     def reading(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
         """A session for queries only, in autocommit: no BEGIN and COMMIT round trips, each statement sees
         what is committed when it runs. For hot read paths; whatever writes uses a unit of work."""
+
+    @abc.abstractmethod
+    def reading_unit_of_work(self, *, plugin: str = "") -> contextlib.AbstractAsyncContextManager[UnitOfWork]:
+        """A read-only unit of work (``writable`` False) on a :meth:`reading` session: what the host gives a
+        GET or HEAD route, so that services take one ``uow`` whatever the method."""
+
+    def bound(self, plugin: str) -> Database:
+        """This database as plugin ``plugin`` sees it: units of work write to its outbox."""
+        return BoundDatabase(self, plugin)
+
+
+class BoundDatabase(Database):
+    """A :class:`Database` bound to one plugin: ``unit_of_work()`` needs no ``plugin=`` (it names the outbox
+    and the events' prefix). What ``container.database(plugin)`` returns; everything else is delegated."""
+
+    def __init__(self, database: Database, plugin: str) -> None:
+        self._database = database
+        self.plugin = plugin
+        self.url = database.url
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._database.engine
+
+    @property
+    def dialect(self) -> str:
+        return self._database.dialect
+
+    @property
+    def unbound(self) -> Database:
+        """The shared adapter instance behind this view."""
+        return self._database
+
+    def unit_of_work(self, *, plugin: str = "") -> contextlib.AbstractAsyncContextManager[UnitOfWork]:
+        return self._database.unit_of_work(plugin=plugin or self.plugin)
+
+    def reading(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
+        return self._database.reading()
+
+    def reading_unit_of_work(self, *, plugin: str = "") -> contextlib.AbstractAsyncContextManager[UnitOfWork]:
+        return self._database.reading_unit_of_work(plugin=plugin or self.plugin)
+
+    def bound(self, plugin: str) -> Database:
+        return self._database.bound(plugin)
+
+    async def start(self) -> None:
+        await self._database.start()
+
+    async def check(self) -> None:
+        await self._database.check()
+
+    async def close(self) -> None:
+        await self._database.close()
+
+    def __getattr__(self, name: str) -> Any:
+        # Adapter-specific extras (commit listeners, the SQLite path) stay reachable through the view.
+        return getattr(self._database, name)
+
+    def __repr__(self) -> str:
+        return f"{self._database!r}.bound({self.plugin!r})"
 
 
 # ------------------------------------------------------------------------------------------------- key-value

@@ -16,16 +16,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from sqlalchemy import MetaData, Table, insert, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from wealist_core.db import outbox_table
 from wealist_core.errors import AdapterUnavailable
+from wealist_core.events import DomainEvent, to_event
 from wealist_core.ports import Database, Event, UnitOfWork
 from wealist_core.settings import mask_url
 
@@ -50,22 +54,66 @@ def outbox_for(plugin: str) -> Table:
 class SqlUnitOfWork(UnitOfWork):
     """A transaction on one ``AsyncSession`` plus the events emitted in it, written at commit time."""
 
-    def __init__(self, session: AsyncSession, plugin: str) -> None:
+    def __init__(self, session: AsyncSession, plugin: str, *, writable: bool = True) -> None:
         self.session = session
         self.plugin = plugin
+        self.writable = writable
         self.events: list[Event] = []
+        self._after_commit: list[Callable[[], Any]] = []
 
-    def emit(self, event_type: str, payload: Mapping[str, Any], *, key: str | None = None) -> Event:
+    def emit(
+        self, event: str | DomainEvent, payload: Mapping[str, Any] | None = None, *, key: str | None = None
+    ) -> Event:
+        if isinstance(event, str):
+            envelope = Event(type=event, payload=dict(payload or {}), key=key)
+        else:
+            envelope = to_event(event)
+        if not self.writable:
+            raise RuntimeError(f"cannot emit {envelope.type!r} from a read-only unit of work (a GET route)")
         if not self.plugin:
             raise ValueError(
-                f"cannot emit {event_type!r}: open the unit of work with unit_of_work(plugin=...) "
+                f"cannot emit {envelope.type!r}: open the unit of work with unit_of_work(plugin=...) "
                 "so the event has an outbox"
             )
-        if not event_type.startswith(f"{self.plugin}."):
-            raise ValueError(f"event type {event_type!r} must start with its plugin's name, '{self.plugin}.'")
-        event = Event(type=event_type, payload=dict(payload), key=key)
-        self.events.append(event)
-        return event
+        if not envelope.type.startswith(f"{self.plugin}."):
+            raise ValueError(
+                f"event type {envelope.type!r} must start with its plugin's name, '{self.plugin}.'"
+            )
+        self.events.append(envelope)
+        return envelope
+
+    def after_commit(self, callback: Callable[[], Any]) -> None:
+        self._after_commit.append(callback)
+
+    async def upsert(
+        self,
+        table: Any,
+        values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+        *,
+        conflict: Sequence[str],
+        update: Sequence[str] | None = None,
+    ) -> None:
+        if not self.writable:
+            raise RuntimeError("cannot write from a read-only unit of work (a GET route)")
+        rows = [dict(values)] if isinstance(values, Mapping) else [dict(v) for v in values]
+        if not rows:
+            return
+        target = getattr(table, "__table__", table)
+        name = self.session.get_bind().dialect.name
+        statement: Any
+        if name == "postgresql":
+            statement = postgresql_insert(target).values(rows)
+        elif name == "sqlite":
+            statement = sqlite_insert(target).values(rows)
+        else:
+            raise RuntimeError(f"upsert is not available on {name}")
+        if update:
+            statement = statement.on_conflict_do_update(
+                index_elements=list(conflict), set_={c: statement.excluded[c] for c in update}
+            )
+        else:
+            statement = statement.on_conflict_do_nothing(index_elements=list(conflict))
+        await self.session.execute(statement)
 
     async def write_outbox(self) -> None:
         """Insert the emitted events into the plugin's outbox, in the order they were emitted."""
@@ -85,6 +133,17 @@ class SqlUnitOfWork(UnitOfWork):
         table = outbox_for(self.plugin)
         for row in rows:
             await self.session.execute(insert(table).values(**row))
+
+    async def run_after_commit(self) -> None:
+        """The callbacks of :meth:`after_commit`, in order; a failure is logged and the others still run."""
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            try:
+                result = callback()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                logger.exception("an after-commit callback of plugin %s failed", self.plugin or "-")
 
 
 class SqlAlchemyDatabase(Database):
@@ -149,6 +208,7 @@ class SqlAlchemyDatabase(Database):
                 raise
         if uow.events:
             self._notify_commit(plugin)
+        await uow.run_after_commit()
 
     @contextlib.asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
@@ -156,6 +216,14 @@ class SqlAlchemyDatabase(Database):
             await connection.execution_options(isolation_level="AUTOCOMMIT")
             async with AsyncSession(bind=connection, expire_on_commit=False, autoflush=False) as session:
                 yield session
+
+    @contextlib.asynccontextmanager
+    async def reading_unit_of_work(self, *, plugin: str = "") -> AsyncIterator[SqlUnitOfWork]:
+        """A read-only unit of work on :meth:`reading`'s session: what a GET route is given."""
+        async with self.reading() as session:
+            uow = SqlUnitOfWork(session, plugin, writable=False)
+            yield uow
+        await uow.run_after_commit()
 
     def add_commit_listener(self, callback: CommitListener) -> None:
         """Call ``callback(plugin)`` after every commit that wrote events to ``plugin``'s outbox."""

@@ -7,7 +7,7 @@ import logging
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 import pytest
@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute
 
 from wealist_core import Conflict, PluginManifest, Principal, RateLimited, Settings, Unauthorized, hookimpl
 from wealist_core.app import create_app
-from wealist_core.http import ApiModel, ApiRoute
+from wealist_core.http import ApiModel, ApiRoute, Field
 from wealist_core.observability import JsonFormatter, plugin_var, user_var
 
 SettingsFactory = Callable[..., Settings]
@@ -64,6 +64,10 @@ async def list_tasks(query: Filters) -> Echo:
 
 async def delete_task(task_id: uuid.UUID) -> None:
     return None
+
+
+async def get_tag(tag: Annotated[str, Field(pattern="^[a-z]+$")]) -> Echo:
+    return Echo(values={"tag": tag})
 
 
 async def plain(request: Any) -> Response:
@@ -120,6 +124,7 @@ class ToyPlugin:
             ApiRoute(
                 "/api/toy/boards/{board_id}/columns/{position:int}", get_column, response=Echo, auth=False
             ),
+            ApiRoute("/api/toy/tags/{tag}", get_tag, auth=False),
             ApiRoute("/api/toy/plain", plain, auth=False),
             ApiRoute("/api/toy/me", me, response=Echo),
             ApiRoute("/api/toy/maybe-me", maybe_me, response=Echo, auth=False),
@@ -285,9 +290,15 @@ async def test_path_parameters_are_converted_to_the_handler_annotations(client: 
     assert (await client.get(f"/api/toy/tasks/{task_id}")).json()["taskId"] == str(task_id)
 
 
-async def test_a_path_parameter_of_the_wrong_type_is_a_422(client: httpx.AsyncClient) -> None:
-    body = assert_problem(await client.get("/api/toy/tasks/not-a-uuid"), 422, "VALIDATION_ERROR")
-    assert body["errors"][0]["field"] == "path.task_id"
+async def test_a_uuid_path_parameter_takes_only_uuids(client: httpx.AsyncClient) -> None:
+    # ``task_id: uuid.UUID`` makes the path ``{task_id:uuid}``: a segment that is no UUID names no task.
+    assert_problem(await client.get("/api/toy/tasks/not-a-uuid"), 404, "NOT_FOUND")
+
+
+async def test_a_path_parameter_failing_its_constraints_is_a_422(client: httpx.AsyncClient) -> None:
+    body = assert_problem(await client.get("/api/toy/tags/NOT-LOWER"), 422, "VALIDATION_ERROR")
+    assert body["errors"][0]["field"] == "path.tag"
+    assert (await client.get("/api/toy/tags/bug")).json() == {"values": {"tag": "bug"}}
 
 
 async def test_query_lists_take_repeated_parameters(client: httpx.AsyncClient) -> None:
@@ -502,7 +513,7 @@ def test_a_handler_parameter_that_cannot_be_injected_is_refused() -> None:
 
 
 def test_a_handler_taking_a_body_needs_a_body_model() -> None:
-    async def handler(body: NewTask) -> None: ...
+    async def handler(body: dict[str, Any]) -> None: ...
 
     with pytest.raises(TypeError, match="has no body model"):
         ApiRoute("/api/toy/x", handler, methods=["POST"])

@@ -1,40 +1,55 @@
-"""Typed HTTP routes: parse and validate, authenticate, call the handler, render.
+"""Typed HTTP routes: parse and validate, authenticate, inject, call the handler, render.
 
-A handler is a coroutine function whose parameters say what it needs, by name:
+A handler's signature is the route's declaration. Each parameter says what it needs:
 
-- ``request``: the Starlette ``Request``;
-- ``principal``: the authenticated :class:`Principal` (the route answers 401 without one);
-- ``body``: the JSON body validated by the route's ``body`` model;
-- ``query``: the query string validated by the route's ``query`` model;
-- any path parameter of the route, converted to the parameter's annotation (``task_id: uuid.UUID``).
+- a path parameter of the route, by name, converted to its annotation; ``{taskId}`` with
+  ``taskId: uuid.UUID`` becomes Starlette's ``{taskId:uuid}`` (and ``int`` becomes ``:int``);
+- ``body: Model``: the JSON body validated by ``Model``; ``query: Model``: the query string;
+- ``request: Request``; ``principal: Principal`` (401 without one; ``Principal | None`` for optional);
+- ``uow: UnitOfWork``: the request's unit of work on the plugin's database, opened by the host: read-only
+  for GET and HEAD, a transaction otherwise, committed after the handler returns and rolled back if it
+  raises (the response is sent after the commit);
+- ``Annotated[T, dependency]``: a value a :class:`~wealist_core.http.Dependency` resolves, such as the
+  caller's user id (``CallerId``) or a guard (the user plugin's ``MemberOf``); a dependency that can refuse
+  declares its error statuses, which the OpenAPI document lists.
 
-It returns a model (rendered with the route's ``status_code``), ``None`` (204), or a ``Response``.
-Everything the route knows also feeds the OpenAPI document, so the spec cannot drift from the code.
+The return annotation is the response model; ``-> None`` answers 204. A handler returns a model, ``None``
+or a ``Response``. Everything the route knows also feeds the OpenAPI document, so the spec cannot drift.
 """
 
 from __future__ import annotations
 
 import inspect
 import json
+import re
 import types
 import typing
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from wealist_core.errors import BadRequest, PayloadTooLarge, Unauthorized, UnsupportedMediaType
+from wealist_core.errors import BadRequest, PayloadTooLarge, PluginError, Unauthorized, UnsupportedMediaType
+from wealist_core.http.dependencies import Call, Dependency
 from wealist_core.http.problems import validation_problem
 from wealist_core.observability import plugin_var, user_var
+from wealist_core.ports import UnitOfWork
 from wealist_core.security import Principal
 
 __all__ = ["ApiRoute", "Authenticator", "JSONModelResponse", "read_json", "render"]
 
 Authenticator = Callable[[Request], Awaitable[Principal | None]]
 _INJECTED = frozenset({"request", "principal", "body", "query"})
+_READING = frozenset({"GET", "HEAD"})
+_CONVERTERS: dict[Any, str] = {uuid.UUID: "uuid", int: "int"}
+_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
+
+if typing.TYPE_CHECKING:
+    from wealist_core.container import Container
 
 
 _MULTI = (list, tuple, set, frozenset, Sequence)
@@ -101,8 +116,47 @@ async def read_json(request: Request, limit: int) -> Any:
         raise BadRequest(f"The body is not valid JSON: {exc}.", code="MALFORMED_JSON") from None
 
 
+def _strip_optional(annotation: Any) -> tuple[Any, bool]:
+    """``X | None`` -> ``(X, True)``; anything else -> ``(annotation, False)``."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(annotation)) == 2:
+            return args[0], True
+    return annotation, False
+
+
+def _dependency_of(annotation: Any) -> tuple[Any, Dependency | None]:
+    """``Annotated[T, dep]`` -> ``(T, dep)`` when one of its metadata is a :class:`Dependency`."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        base, *extras = typing.get_args(annotation)
+        for extra in extras:
+            if isinstance(extra, Dependency):
+                return base, extra
+    return annotation, None
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _with_converters(path: str, hints: dict[str, Any]) -> str:
+    """``{taskId}`` -> ``{taskId:uuid}`` when the handler annotates ``taskId: uuid.UUID``."""
+
+    def convert(match: re.Match[str]) -> str:
+        name = match.group(1)
+        converter = _CONVERTERS.get(_strip_optional(hints.get(name, str))[0])
+        return f"{{{name}:{converter}}}" if converter else match.group(0)
+
+    return _PARAM.sub(convert, path)
+
+
 class ApiRoute(Route):
-    """A route with validated input and output, authentication and an OpenAPI description."""
+    """A route with validated input and output, authentication, injection and an OpenAPI description.
+
+    Declared by its handler's signature (see the module's docstring); the keyword arguments override or
+    add what a signature cannot say (``status_code``, ``summary``, ``errors``, ``auth=False``). Controllers
+    (:class:`~wealist_core.http.Controller`) build these from decorated methods.
+    """
 
     def __init__(
         self,
@@ -113,7 +167,7 @@ class ApiRoute(Route):
         body: type[BaseModel] | None = None,
         query: type[BaseModel] | None = None,
         response: Any = None,
-        status_code: int = 200,
+        status_code: int | None = None,
         auth: bool = True,
         summary: str | None = None,
         description: str | None = None,
@@ -123,34 +177,30 @@ class ApiRoute(Route):
         max_body_bytes: int | None = None,
         include_in_schema: bool = True,
     ) -> None:
-        hints = typing.get_type_hints(handler)
-        if response is None:
+        hints = typing.get_type_hints(handler, include_extras=True)
+        returned = hints.get("return")
+        if response is None and returned is not None and returned is not type(None):
             # The return annotation documents the answer when the route does not say otherwise.
-            returned = hints.get("return")
-            if (
-                returned is not None
-                and returned is not type(None)
-                and not (isinstance(returned, type) and issubclass(returned, Response))
-            ):
+            if not (isinstance(returned, type) and issubclass(returned, Response)):
                 response = returned
+        if status_code is None:
+            status_code = 204 if returned is type(None) and response is None else 200
+        params = inspect.signature(handler).parameters
+        path = _with_converters(path, hints)
+
         self.handler = handler
-        self.body_model = body
-        self.query_model = query
         self.response_model = response
         self.status_code = status_code
         self.auth = auth
         self.summary = summary or (handler.__doc__ or "").strip().split("\n", 1)[0] or None
         self.description = description
         self.tags = tuple(tags)
-        self.errors = tuple(errors)
         self.max_body_bytes = max_body_bytes
         self.plugin: str | None = None  # set by the host when it mounts the route
         self.authenticator: Authenticator | None = None  # set by the host
+        self.container: Container | None = None  # set by the host
         self.default_max_body = 1_048_576  # set by the host from settings
 
-        params = inspect.signature(handler).parameters
-        self._wants = frozenset(params) & _INJECTED
-        self._path_adapters: dict[str, TypeAdapter[Any]] = {}
         super().__init__(
             path,
             self._endpoint,
@@ -158,33 +208,86 @@ class ApiRoute(Route):
             name=name or handler.__name__,
             include_in_schema=include_in_schema,
         )
+        self._path_adapters: dict[str, TypeAdapter[Any]] = {}
+        self._dependencies: dict[str, Dependency] = {}
+        self._request_param: str | None = None
+        self._principal_param: str | None = None
+        self._principal_optional = False
+        self._uow_param: str | None = None
+        self._query_param: str | None = None
+        self._body_param: str | None = None
+        codes = set(errors)
+        unknown: list[str] = []
+        for pname in params:
+            annotation, dependency = _dependency_of(hints.get(pname, Any))
+            plain, optional = _strip_optional(annotation)
+            if pname in self.param_convertors:
+                self._path_adapters[pname] = TypeAdapter(annotation)
+            elif dependency is not None:
+                self._dependencies[pname] = dependency
+                codes.update(dependency.errors)
+            elif pname == "body":
+                body = body or (plain if _is_model(plain) else None)
+                self._body_param = pname
+            elif pname == "query":
+                query = query or (plain if _is_model(plain) else None)
+                self._query_param = pname
+            elif pname == "request" or (isinstance(plain, type) and issubclass(plain, HTTPConnection)):
+                self._request_param = pname
+            elif pname == "principal" or plain is Principal:
+                self._principal_param = pname
+                self._principal_optional = optional
+            elif isinstance(plain, type) and issubclass(plain, UnitOfWork):
+                self._uow_param = pname
+            else:
+                unknown.append(pname)
         for param in self.param_convertors:
             if param not in params:
                 raise TypeError(
                     f"{handler.__qualname__}: path parameter {param!r} is not a handler parameter"
                 )
-            self._path_adapters[param] = TypeAdapter(hints.get(param, str))
-        unknown = set(params) - _INJECTED - set(self._path_adapters)
         if unknown:
             raise TypeError(
                 f"{handler.__qualname__}: parameters {sorted(unknown)} are neither injected nor in the path"
             )
-        if "body" in self._wants and body is None:
+        if self._body_param and body is None:
             raise TypeError(f"{handler.__qualname__} takes a body but the route has no body model")
-        if "query" in self._wants and query is None:
+        if self._query_param and query is None:
             raise TypeError(f"{handler.__qualname__} takes a query but the route has no query model")
+        self.body_model = body
+        self.query_model = query
+        self._needs_principal = self.auth or any(d.needs_principal for d in self._dependencies.values())
+        if self._principal_param and not self._principal_optional:
+            self._needs_principal = True
+        if self._needs_principal and not self.auth and not self._principal_optional:
+            self.auth = True
+        self.errors = tuple(sorted(codes))
         self._query_lists = (
             {(field.alias or key) for key, field in query.model_fields.items() if _is_multi(field.annotation)}
             if query is not None
             else set()
         )
 
+    @property
+    def wants_unit_of_work(self) -> bool:
+        return self._uow_param is not None
+
+    def bind(self, container: Container) -> None:
+        """Called by the host when it mounts the route: the container its injected values come from."""
+        self.container = container
+        if self._uow_param is not None and not container.has_port(self.plugin or "", "database"):
+            raise PluginError(
+                f"Route {self.path} of plugin '{self.plugin}' asks for a unit of work, but the plugin's "
+                "manifest does not list 'database' in its ports."
+            )
+
     async def _endpoint(self, request: Request) -> Response:
         kwargs: dict[str, Any] = {}
         plugin_var.set(
             self.plugin
         )  # log lines of this request name the plugin (reset by the host middleware)
-        if self.auth or "principal" in self._wants:
+        principal: Principal | None = None
+        if self._needs_principal or self._principal_param:
             principal = await self.authenticator(request) if self.authenticator else None
             if principal is None:
                 if self.auth:
@@ -192,13 +295,16 @@ class ApiRoute(Route):
             else:
                 user_var.set(principal.id)
             request.scope["wealist.principal"] = principal
-            if "principal" in self._wants:
-                kwargs["principal"] = principal
+            if self._principal_param:
+                kwargs[self._principal_param] = principal
+        path: dict[str, Any] = {}
         for name, adapter in self._path_adapters.items():
             try:
-                kwargs[name] = adapter.validate_python(request.path_params[name])
+                path[name] = adapter.validate_python(request.path_params[name])
             except ValidationError as exc:
                 raise validation_problem(exc, f"path.{name}") from None
+        kwargs.update(path)
+        query: BaseModel | None = None
         if self.query_model is not None:
             raw: dict[str, Any] = {}
             for key, value in request.query_params.multi_items():
@@ -210,17 +316,34 @@ class ApiRoute(Route):
                 query = self.query_model.model_validate(raw)
             except ValidationError as exc:
                 raise validation_problem(exc, "query") from None
-            if "query" in self._wants:
-                kwargs["query"] = query
+            if self._query_param:
+                kwargs[self._query_param] = query
+        body: BaseModel | None = None
         if self.body_model is not None:
             data = await read_json(request, self.max_body_bytes or self.default_max_body)
             if data is None:
                 data = {}
             try:
-                kwargs["body"] = self.body_model.model_validate(data)
+                body = self.body_model.model_validate(data)
             except ValidationError as exc:
                 raise validation_problem(exc, "body") from None
-        if "request" in self._wants:
-            kwargs["request"] = request
-        result = await self.handler(**kwargs)
+            if self._body_param:
+                kwargs[self._body_param] = body
+        if self._request_param:
+            kwargs[self._request_param] = request
+        if self._dependencies:
+            call = Call(request, self, principal, path, query, body)
+            for name, dependency in self._dependencies.items():
+                kwargs[name] = await dependency.resolve(call)
+        if self._uow_param is None:
+            result = await self.handler(**kwargs)
+        else:
+            assert self.container is not None, "the host binds every mounted route"
+            database = self.container.database(self.plugin or "")
+            opened = (
+                database.reading_unit_of_work() if request.method in _READING else database.unit_of_work()
+            )
+            async with opened as uow:
+                kwargs[self._uow_param] = uow
+                result = await self.handler(**kwargs)
         return render(result, status_code=self.status_code, model=self.response_model)

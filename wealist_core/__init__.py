@@ -111,3 +111,18 @@ __all__ += ["Container", "contract"]
 from wealist_core.eventbus import DeadLetter, EventBusOptions, EventSubscriptions  # noqa: E402
 
 __all__ += ["DeadLetter", "EventBusOptions", "EventSubscriptions"]
+
+# The toolkit every domain plugin shares: typed events, the column types and naming of its tables.
+from wealist_core.db import NAMING_CONVENTION, UtcDateTime, plugin_metadata, utcnow  # noqa: E402
+from wealist_core.events import DomainEvent, subscribe  # noqa: E402
+from wealist_core.ports import BoundDatabase  # noqa: E402
+
+__all__ += [
+    "NAMING_CONVENTION",
+    "BoundDatabase",
+    "DomainEvent",
+    "UtcDateTime",
+    "plugin_metadata",
+    "subscribe",
+    "utcnow",
+]

@@ -1,8 +1,9 @@
-"""Who may do what: the checks every service of the user plugin starts with.
+"""The checks the user plugin's services start with, beyond the guards of its contract.
 
-A workspace the caller does not belong to is a 404, whatever it is (public or not, existing or not): its
-existence is not the caller's business. A member lacking the role for an action gets a 403, since the
-workspace is visible to them.
+Membership and roles are checked by the guards in the handlers' signatures (``MemberOf``, ``ManagerOf``,
+``OwnerOf`` of :mod:`wealist_plugins.user.contract`), the same ones every plugin uses. What is left here is
+the user plugin's own: the live account making the request, the workspace rows a write locks, the
+workspace setting that lets members invite, and the shapes of its 422s.
 """
 
 from __future__ import annotations
@@ -12,37 +13,21 @@ import uuid
 from typing import Protocol, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
-from wealist_plugins.user.contract import Role
+from wealist_plugins.user.contract import MANAGERS, Membership, Role
 from wealist_plugins.user.models import Member, User, Workspace
 from wealist_plugins.user.repository import UserRepository
 
-from wealist_core import Forbidden, NotFound, Principal, Unauthorized, ValidationProblem
+from wealist_core import Forbidden, NotFound, Unauthorized, ValidationProblem
 
 __all__ = [
-    "MANAGERS",
     "actor",
     "check_actor",
     "invalid_field",
+    "locked",
     "normalise_email",
     "require_inviter",
-    "require_manager",
-    "require_member",
-    "user_id_of",
     "workspace_not_found",
 ]
-
-#: The roles that manage a workspace's members and settings.
-MANAGERS = (Role.OWNER.value, Role.ADMIN.value)
-
-
-def user_id_of(principal: Principal) -> uuid.UUID:
-    """The user a principal speaks for; a service principal or a foreign subject is refused."""
-    if principal.is_service:
-        raise Forbidden("These routes serve people, not services.", code="USER_REQUIRED")
-    try:
-        return uuid.UUID(principal.id)
-    except ValueError:
-        raise Unauthorized("The token's subject is not a Wealist user.", code="UNKNOWN_USER") from None
 
 
 async def actor(repo: UserRepository, user_id: uuid.UUID) -> User:
@@ -75,29 +60,22 @@ def workspace_not_found(workspace_id: uuid.UUID) -> NotFound:
     return NotFound(f"No workspace {workspace_id} that you belong to.", code="WORKSPACE_NOT_FOUND")
 
 
-async def require_member(
-    repo: UserRepository, workspace_id: uuid.UUID, user_id: uuid.UUID, *, for_update: bool = False
+async def locked(
+    repo: UserRepository, membership: Membership, *, for_update: bool = True
 ) -> tuple[Workspace, Member]:
-    """The live workspace and the caller's membership; 404 when either is missing."""
-    workspace = await repo.workspace(workspace_id, for_update=for_update)
-    if workspace is None:
-        raise workspace_not_found(workspace_id)
-    member = await repo.member(workspace_id, user_id)
-    if member is None:
-        raise workspace_not_found(workspace_id)
+    """The workspace and membership rows a guard admitted, locked for the write that follows; 404 when a
+    concurrent request removed either meanwhile."""
+    workspace = await repo.workspace(membership.workspace_id, for_update=for_update)
+    member = await repo.member(membership.workspace_id, membership.user_id) if workspace else None
+    if workspace is None or member is None:
+        raise workspace_not_found(membership.workspace_id)
     return workspace, member
-
-
-def require_manager(member: Member, action: str) -> None:
-    """403 unless the member is the owner or an admin."""
-    if member.role not in MANAGERS:
-        raise Forbidden(f"Only the owner and admins may {action}.", code="ROLE_REQUIRED")
 
 
 def require_inviter(workspace: Workspace, role: str) -> None:
     """403 unless a member with ``role`` may invite (and see the invitations): managers always, members
     when the workspace lets them (``onlyAdminsInvite`` false)."""
-    if role not in MANAGERS and workspace.only_admins_invite:
+    if Role(role) not in MANAGERS and workspace.only_admins_invite:
         raise Forbidden("Only the owner and admins may invite to this workspace.", code="ROLE_REQUIRED")
 
 

@@ -15,19 +15,18 @@ import logging
 import secrets
 import uuid
 
-from wealist_plugins.user import events
-from wealist_plugins.user.access import actor, normalise_email, require_inviter, require_member
-from wealist_plugins.user.contract import Role
+from wealist_plugins.user.access import actor, locked, normalise_email, require_inviter
+from wealist_plugins.user.contract import InvitationSent, Membership, Role
 from wealist_plugins.user.membership import add_member, admin_limit_reached, already_member
-from wealist_plugins.user.models import Invitation, User, Workspace, utcnow
+from wealist_plugins.user.models import Invitation, User, Workspace
 from wealist_plugins.user.options import UserOptions
 from wealist_plugins.user.pagination import PageQuery, decode_cursor, split_page
 from wealist_plugins.user.repository import UserRepository
 from wealist_plugins.user.schemas import AcceptResult, InvitationOut, InviteIn, InviteResult, InviteStatus
-from wealist_plugins.user.service import PLUGIN, Clock
+from wealist_plugins.user.service import Clock
 from wealist_plugins.user.workspaces import workspace_out
 
-from wealist_core import Conflict, Database, Forbidden, Mailer, MailMessage, NotFound
+from wealist_core import Conflict, Forbidden, Mailer, MailMessage, NotFound, UnitOfWork, utcnow
 from wealist_core.http import Page
 
 __all__ = ["InvitationService", "hash_token"]
@@ -54,58 +53,54 @@ def _out(invitation: Invitation) -> InvitationOut:
 class InvitationService:
     """Invite, list and revoke invitations, and accept one."""
 
-    def __init__(
-        self, database: Database, mailer: Mailer, options: UserOptions, *, clock: Clock = utcnow
-    ) -> None:
-        self.database = database
+    def __init__(self, mailer: Mailer, options: UserOptions, *, clock: Clock = utcnow) -> None:
         self.mailer = mailer
         self.options = options
         self.clock = clock
 
-    async def invite(self, user_id: uuid.UUID, workspace_id: uuid.UUID, body: InviteIn) -> InviteResult:
+    async def invite(self, uow: UnitOfWork, member: Membership, body: InviteIn) -> InviteResult:
         email = normalise_email(str(body.email))
         role = body.role
-        async with self.database.unit_of_work(plugin=PLUGIN) as uow:
-            repo = UserRepository(uow.session)
-            me = await actor(repo, user_id)
-            workspace, mine = await require_member(repo, workspace_id, user_id, for_update=True)
-            require_inviter(workspace, mine.role)
-            if role is Role.OWNER:
-                raise Forbidden(
-                    "OWNER is never assigned: transfer the ownership instead.", code="OWNER_NOT_ASSIGNABLE"
-                )
-            if role is Role.ADMIN and mine.role == Role.MEMBER:
-                raise Forbidden("Only the owner and admins may invite admins.", code="ROLE_REQUIRED")
-            if role is Role.ADMIN and await admin_limit_reached(repo, workspace, self.options.max_admins):
-                raise Conflict(
-                    f"A workspace has at most {self.options.max_admins} admins.", code="ADMIN_LIMIT"
-                )
-            existing = await repo.user_by_email(email)
-            if existing is not None:
-                if await repo.member(workspace_id, existing.id) is not None:
-                    raise already_member(existing, workspace)
-                await add_member(uow, repo, workspace, existing, role, actor=me, via="INVITATION")
-                return InviteResult(status=InviteStatus.ADDED, user_id=existing.id)
-            token = secrets.token_urlsafe(32)
-            invitation = await self._record(repo, workspace, email, role, me, token)
-            uow.emit(
-                events.INVITATION_SENT,
-                events.payload(
-                    workspaceId=workspace.id,
-                    workspaceName=workspace.name,
-                    invitationId=invitation.id,
-                    email=email,
-                    role=role.value,
-                    actorId=me.id,
-                    actorName=me.name,
-                ),
-                key=str(workspace.id),
+        repo = UserRepository(uow.session)
+        me = await actor(repo, member.user_id)
+        workspace, mine = await locked(repo, member)
+        require_inviter(workspace, mine.role)
+        if role is Role.OWNER:
+            raise Forbidden(
+                "OWNER is never assigned: transfer the ownership instead.", code="OWNER_NOT_ASSIGNABLE"
             )
-            invitation_id, expires_at = invitation.id, invitation.expires_at
-            workspace_name, inviter_name = workspace.name, me.name
-        # After the commit: a slow mail server must not hold the transaction (and SQLite's write lock).
-        sent = await self._send(email, token, workspace_name, inviter_name, expires_at)
-        return InviteResult(status=InviteStatus.INVITED, invitation_id=invitation_id, email_sent=sent)
+        if role is Role.ADMIN and mine.role == Role.MEMBER:
+            raise Forbidden("Only the owner and admins may invite admins.", code="ROLE_REQUIRED")
+        if role is Role.ADMIN and await admin_limit_reached(repo, workspace, self.options.max_admins):
+            raise Conflict(f"A workspace has at most {self.options.max_admins} admins.", code="ADMIN_LIMIT")
+        existing = await repo.user_by_email(email)
+        if existing is not None:
+            if await repo.member(workspace.id, existing.id) is not None:
+                raise already_member(existing, workspace)
+            await add_member(uow, repo, workspace, existing, role, actor=me, via="INVITATION")
+            return InviteResult(status=InviteStatus.ADDED, user_id=existing.id)
+        token = secrets.token_urlsafe(32)
+        invitation = await self._record(repo, workspace, email, role, me, token)
+        uow.emit(
+            InvitationSent(
+                workspace_id=workspace.id,
+                workspace_name=workspace.name,
+                invitation_id=invitation.id,
+                email=email,
+                role=role,
+                actor_id=me.id,
+                actor_name=me.name,
+            )
+        )
+        result = InviteResult(status=InviteStatus.INVITED, invitation_id=invitation.id, email_sent=False)
+        workspace_name, inviter_name, expires_at = workspace.name, me.name, invitation.expires_at
+
+        async def send() -> None:
+            # After the commit: a slow mail server must not hold the transaction (and SQLite's write lock).
+            result.email_sent = await self._send(email, token, workspace_name, inviter_name, expires_at)
+
+        uow.after_commit(send)
+        return result
 
     async def _record(
         self, repo: UserRepository, workspace: Workspace, email: str, role: Role, me: User, token: str
@@ -142,59 +137,50 @@ class InvitationService:
             return False
         return True
 
-    async def list(
-        self, user_id: uuid.UUID, workspace_id: uuid.UUID, query: PageQuery
-    ) -> Page[InvitationOut]:
+    async def list(self, uow: UnitOfWork, member: Membership, query: PageQuery) -> Page[InvitationOut]:
         key = decode_cursor(query.cursor, (dt.datetime, uuid.UUID))
-        async with self.database.reading() as session:
-            repo = UserRepository(session)
-            await actor(repo, user_id)
-            workspace, mine = await require_member(repo, workspace_id, user_id)
-            require_inviter(workspace, mine.role)
-            rows = await repo.pending_invitations(workspace_id, self.clock(), query.limit, key)
+        repo = UserRepository(uow.session)
+        workspace, mine = await locked(repo, member, for_update=False)
+        require_inviter(workspace, mine.role)
+        rows = await repo.pending_invitations(workspace.id, self.clock(), query.limit, key)
         page, cursor = split_page(rows, query.limit, lambda i: (i.created_at, i.id))
         return Page[InvitationOut](items=[_out(i) for i in page], next_cursor=cursor)
 
-    async def revoke(self, user_id: uuid.UUID, workspace_id: uuid.UUID, invitation_id: uuid.UUID) -> None:
-        async with self.database.unit_of_work(plugin=PLUGIN) as uow:
-            repo = UserRepository(uow.session)
-            await actor(repo, user_id)
-            workspace, mine = await require_member(repo, workspace_id, user_id)
-            require_inviter(workspace, mine.role)
-            invitation = await repo.invitation(workspace_id, invitation_id)
-            if invitation is None or invitation.status != "PENDING":
-                raise NotFound(f"No pending invitation {invitation_id}.", code="INVITATION_NOT_FOUND")
-            invitation.status, invitation.decided_at = "REVOKED", self.clock()
+    async def revoke(self, uow: UnitOfWork, member: Membership, invitation_id: uuid.UUID) -> None:
+        repo = UserRepository(uow.session)
+        workspace, mine = await locked(repo, member, for_update=False)
+        require_inviter(workspace, mine.role)
+        invitation = await repo.invitation(workspace.id, invitation_id)
+        if invitation is None or invitation.status != "PENDING":
+            raise NotFound(f"No pending invitation {invitation_id}.", code="INVITATION_NOT_FOUND")
+        invitation.status, invitation.decided_at = "REVOKED", self.clock()
 
-    async def accept(self, user_id: uuid.UUID, token: str) -> AcceptResult:
+    async def accept(self, uow: UnitOfWork, user_id: uuid.UUID, token: str) -> AcceptResult:
         gone = NotFound(
             "This invitation link is unknown, used, revoked or expired.", code="INVITATION_NOT_FOUND"
         )
-        async with self.database.unit_of_work(plugin=PLUGIN) as uow:
-            repo = UserRepository(uow.session)
-            me = await actor(repo, user_id)
-            invitation = await repo.invitation_by_token(hash_token(token))
-            if invitation is None:
+        repo = UserRepository(uow.session)
+        me = await actor(repo, user_id)
+        invitation = await repo.invitation_by_token(hash_token(token))
+        if invitation is None:
+            raise gone
+        pending = invitation.status == "PENDING" and invitation.expires_at > self.clock()
+        # Following one's own used link again shows the workspace; it never lets a removed member back.
+        reused = invitation.status == "ACCEPTED" and invitation.accepted_by == me.id
+        workspace = await repo.workspace(invitation.workspace_id, for_update=True)
+        if workspace is None or not (pending or reused):
+            raise gone
+        member = await repo.member(workspace.id, me.id)
+        already = member is not None
+        if member is None:
+            if not pending:
                 raise gone
-            pending = invitation.status == "PENDING" and invitation.expires_at > self.clock()
-            # Following one's own used link again shows the workspace; it never lets a removed member back.
-            reused = invitation.status == "ACCEPTED" and invitation.accepted_by == me.id
-            workspace = await repo.workspace(invitation.workspace_id, for_update=True)
-            if workspace is None or not (pending or reused):
-                raise gone
-            member = await repo.member(workspace.id, me.id)
-            already = member is not None
-            if member is None:
-                if not pending:
-                    raise gone
-                role = Role(invitation.role)
-                if role is Role.ADMIN and await admin_limit_reached(repo, workspace, self.options.max_admins):
-                    role = Role.MEMBER
-                inviter = await repo.user(invitation.invited_by)
-                member = await add_member(
-                    uow, repo, workspace, me, role, actor=inviter or me, via="INVITATION"
-                )
-            if pending:
-                invitation.status, invitation.accepted_by = "ACCEPTED", me.id
-                invitation.decided_at = self.clock()
-            return AcceptResult(workspace=workspace_out(workspace, member.role), already_member=already)
+            role = Role(invitation.role)
+            if role is Role.ADMIN and await admin_limit_reached(repo, workspace, self.options.max_admins):
+                role = Role.MEMBER
+            inviter = await repo.user(invitation.invited_by)
+            member = await add_member(uow, repo, workspace, me, role, actor=inviter or me, via="INVITATION")
+        if pending:
+            invitation.status, invitation.accepted_by = "ACCEPTED", me.id
+            invitation.decided_at = self.clock()
+        return AcceptResult(workspace=workspace_out(workspace, member.role), already_member=already)

@@ -10,19 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from wealist_plugins.user import events
-from wealist_plugins.user.access import actor, require_manager, require_member
+from wealist_plugins.user.access import actor, locked
 from wealist_plugins.user.avatars import AvatarUrls
-from wealist_plugins.user.contract import Role
+from wealist_plugins.user.contract import MemberRemoved, MemberRoleChanged, Membership, Role
 from wealist_plugins.user.membership import admin_limit_reached
-from wealist_plugins.user.models import Member, Profile, User, utcnow
+from wealist_plugins.user.models import Member, Profile, User
 from wealist_plugins.user.options import UserOptions
 from wealist_plugins.user.pagination import PageQuery, decode_cursor, split_page
 from wealist_plugins.user.repository import UserRepository
 from wealist_plugins.user.schemas import MemberOut
-from wealist_plugins.user.service import PLUGIN, Clock
+from wealist_plugins.user.service import Clock
 
-from wealist_core import Conflict, Database, Forbidden, NotFound
+from wealist_core import Conflict, Forbidden, NotFound, UnitOfWork, utcnow
 from wealist_core.http import Page
 
 __all__ = ["MemberService"]
@@ -35,10 +34,7 @@ def _member_not_found(user_id: uuid.UUID) -> NotFound:
 class MemberService:
     """Who belongs to a workspace, with which role."""
 
-    def __init__(
-        self, database: Database, options: UserOptions, avatars: AvatarUrls, *, clock: Clock = utcnow
-    ) -> None:
-        self.database = database
+    def __init__(self, options: UserOptions, avatars: AvatarUrls, *, clock: Clock = utcnow) -> None:
         self.options = options
         self.avatars = avatars
         self.clock = clock
@@ -53,100 +49,90 @@ class MemberService:
             joined_at=member.joined_at,
         )
 
-    async def list(self, user_id: uuid.UUID, workspace_id: uuid.UUID, query: PageQuery) -> Page[MemberOut]:
+    async def list(self, uow: UnitOfWork, member: Membership, query: PageQuery) -> Page[MemberOut]:
         key = decode_cursor(query.cursor, (dt.datetime, uuid.UUID))
-        async with self.database.reading() as session:
-            repo = UserRepository(session)
-            await actor(repo, user_id)
-            await require_member(repo, workspace_id, user_id)
-            rows = await repo.members(workspace_id, query.limit, key)
+        rows = await UserRepository(uow.session).members(member.workspace_id, query.limit, key)
         page, cursor = split_page(rows, query.limit, lambda row: (row[0].joined_at, row[0].user_id))
         return Page[MemberOut](items=[await self._out(*row) for row in page], next_cursor=cursor)
 
     async def change_role(
-        self, user_id: uuid.UUID, workspace_id: uuid.UUID, target_id: uuid.UUID, role: Role
+        self, uow: UnitOfWork, manager: Membership, target_id: uuid.UUID, role: Role
     ) -> MemberOut:
-        async with self.database.unit_of_work(plugin=PLUGIN) as uow:
-            repo = UserRepository(uow.session)
-            me = await actor(repo, user_id)
-            workspace, mine = await require_member(repo, workspace_id, user_id, for_update=True)
-            require_manager(mine, "change roles")
-            if role is Role.OWNER:
-                raise Forbidden(
-                    "OWNER is never assigned: transfer the ownership instead.", code="OWNER_NOT_ASSIGNABLE"
-                )
-            target = await repo.live_membership(workspace_id, target_id)
-            user = await repo.user(target_id)
-            if target is None or user is None:
-                raise _member_not_found(target_id)
-            if target.role == Role.OWNER:
-                raise Conflict(
-                    "The owner's role cannot change; the owner may transfer the ownership.",
-                    code="OWNER_ROLE_FIXED",
-                )
-            if mine.role == Role.ADMIN and target.role == Role.ADMIN and target_id != user_id:
-                raise Forbidden("Only the owner may change another admin's role.", code="OWNER_REQUIRED")
-            previous = target.role
-            if previous != role.value:
-                if role is Role.ADMIN and await admin_limit_reached(repo, workspace, self.options.max_admins):
-                    raise Conflict(
-                        f"A workspace has at most {self.options.max_admins} admins.", code="ADMIN_LIMIT"
-                    )
-                target.role = role.value
-                uow.emit(
-                    events.MEMBER_ROLE_CHANGED,
-                    events.payload(
-                        workspaceId=workspace.id,
-                        workspaceName=workspace.name,
-                        userId=user.id,
-                        userName=user.name,
-                        role=role.value,
-                        previousRole=previous,
-                        actorId=me.id,
-                        actorName=me.name,
-                    ),
-                    key=str(workspace.id),
-                )
-                await repo.flush()
-            return await self._out(target, user, await repo.profile(user.id, workspace_id))
-
-    async def remove(self, user_id: uuid.UUID, workspace_id: uuid.UUID, target_id: uuid.UUID) -> None:
-        """Remove a member, or leave when ``target_id`` is the caller."""
-        async with self.database.unit_of_work(plugin=PLUGIN) as uow:
-            repo = UserRepository(uow.session)
-            me = await actor(repo, user_id)
-            workspace, mine = await require_member(repo, workspace_id, user_id, for_update=True)
-            leaving = target_id == user_id
-            if leaving:
-                if mine.role == Role.OWNER:
-                    raise Conflict(
-                        "The owner cannot leave: transfer the ownership to a member first.",
-                        code="OWNER_CANNOT_LEAVE",
-                    )
-                target, user = mine, me
-            else:
-                require_manager(mine, "remove members")
-                found = await repo.live_membership(workspace_id, target_id)
-                other = await repo.user(target_id)
-                if found is None or other is None:
-                    raise _member_not_found(target_id)
-                target, user = found, other
-                if target.role == Role.OWNER:
-                    raise Conflict("The owner cannot be removed.", code="OWNER_IMMUTABLE")
-                if mine.role == Role.ADMIN and target.role == Role.ADMIN:
-                    raise Forbidden("Only the owner may remove an admin.", code="OWNER_REQUIRED")
-            await repo.delete(target)
-            uow.emit(
-                events.MEMBER_REMOVED,
-                events.payload(
-                    workspaceId=workspace.id,
-                    workspaceName=workspace.name,
-                    userId=user.id,
-                    userName=user.name,
-                    role=target.role,
-                    actorId=me.id,
-                    actorName=me.name,
-                    reason="LEFT" if leaving else "REMOVED",
-                ),
-                key=str(workspace.id),
+        repo = UserRepository(uow.session)
+        me = await actor(repo, manager.user_id)
+        workspace, mine = await locked(repo, manager)
+        if role is Role.OWNER:
+            raise Forbidden(
+                "OWNER is never assigned: transfer the ownership instead.", code="OWNER_NOT_ASSIGNABLE"
             )
+        target = await repo.live_membership(workspace.id, target_id)
+        user = await repo.user(target_id)
+        if target is None or user is None:
+            raise _member_not_found(target_id)
+        if target.role == Role.OWNER:
+            raise Conflict(
+                "The owner's role cannot change; the owner may transfer the ownership.",
+                code="OWNER_ROLE_FIXED",
+            )
+        if mine.role == Role.ADMIN and target.role == Role.ADMIN and target_id != me.id:
+            raise Forbidden("Only the owner may change another admin's role.", code="OWNER_REQUIRED")
+        previous = target.role
+        if previous != role.value:
+            if role is Role.ADMIN and await admin_limit_reached(repo, workspace, self.options.max_admins):
+                raise Conflict(
+                    f"A workspace has at most {self.options.max_admins} admins.", code="ADMIN_LIMIT"
+                )
+            target.role = role.value
+            uow.emit(
+                MemberRoleChanged(
+                    workspace_id=workspace.id,
+                    workspace_name=workspace.name,
+                    user_id=user.id,
+                    user_name=user.name,
+                    role=role,
+                    previous_role=Role(previous),
+                    actor_id=me.id,
+                    actor_name=me.name,
+                )
+            )
+            await repo.flush()
+        return await self._out(target, user, await repo.profile(user.id, workspace.id))
+
+    async def remove(self, uow: UnitOfWork, member: Membership, target_id: uuid.UUID) -> None:
+        """Remove a member (owner and admins), or leave when ``target_id`` is the caller."""
+        repo = UserRepository(uow.session)
+        me = await actor(repo, member.user_id)
+        workspace, mine = await locked(repo, member)
+        leaving = target_id == me.id
+        if leaving:
+            if mine.role == Role.OWNER:
+                raise Conflict(
+                    "The owner cannot leave: transfer the ownership to a member first.",
+                    code="OWNER_CANNOT_LEAVE",
+                )
+            target, user = mine, me
+        else:
+            if mine.role == Role.MEMBER:
+                raise Forbidden("Only the owner and admins may remove members.", code="ROLE_REQUIRED")
+            found = await repo.live_membership(workspace.id, target_id)
+            other = await repo.user(target_id)
+            if found is None or other is None:
+                raise _member_not_found(target_id)
+            target, user = found, other
+            if target.role == Role.OWNER:
+                raise Conflict("The owner cannot be removed.", code="OWNER_IMMUTABLE")
+            if mine.role == Role.ADMIN and target.role == Role.ADMIN:
+                raise Forbidden("Only the owner may remove an admin.", code="OWNER_REQUIRED")
+        await repo.delete(target)
+        uow.emit(
+            MemberRemoved(
+                workspace_id=workspace.id,
+                workspace_name=workspace.name,
+                user_id=user.id,
+                user_name=user.name,
+                role=Role(target.role),
+                actor_id=me.id,
+                actor_name=me.name,
+                reason="LEFT" if leaving else "REMOVED",
+            )
+        )

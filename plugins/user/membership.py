@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Literal
 
 from sqlalchemy.exc import IntegrityError
-from wealist_plugins.user import events
-from wealist_plugins.user.contract import Role
-from wealist_plugins.user.models import DEFAULT_SCOPE, Member, Profile, User, Workspace, utcnow
+from wealist_plugins.user.contract import MemberAdded, Role
+from wealist_plugins.user.models import DEFAULT_SCOPE, Member, Profile, User, Workspace
 from wealist_plugins.user.repository import UserRepository
 
-from wealist_core import Conflict, UnitOfWork
+from wealist_core import Conflict, UnitOfWork, utcnow
 
 __all__ = ["Via", "add_member", "admin_limit_reached", "already_member"]
 
@@ -63,17 +62,15 @@ async def add_member(
     except IntegrityError:  # a concurrent request added them first
         raise already_member(user, workspace) from None
     uow.emit(
-        events.MEMBER_ADDED,
-        events.payload(
-            workspaceId=workspace.id,
-            workspaceName=workspace.name,
-            userId=user.id,
-            userName=user.name,
-            role=role.value,
-            actorId=actor.id,
-            actorName=actor.name,
+        MemberAdded(
+            workspace_id=workspace.id,
+            workspace_name=workspace.name,
+            user_id=user.id,
+            user_name=user.name,
+            role=role,
+            actor_id=actor.id,
+            actor_name=actor.name,
             via=via,
-        ),
-        key=str(workspace.id),
+        )
     )
     return member

@@ -6,13 +6,11 @@ import argparse
 from pathlib import Path
 
 from starlette.routing import BaseRoute
-from wealist_plugins.user import events
 from wealist_plugins.user.contract import Directory
 from wealist_plugins.user.models import metadata
 from wealist_plugins.user.services import UserServices
 
-from wealist_core import ModelRegistration, PluginError, PluginManifest, Settings, hookimpl
-from wealist_core.container import Container
+from wealist_core import Container, ModelRegistration, PluginError, PluginManifest, Settings, hookimpl
 
 __all__ = ["UserPlugin"]
 
@@ -41,7 +39,6 @@ class UserPlugin:
             prefixes=("/api/users", "/api/workspaces", "/api/profiles"),
             ports=("database", "mailer", "blobstore"),
             provides=("user.Directory",),
-            publishes=events.PUBLISHED,
         )
 
     @hookimpl

@@ -10,15 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from wealist_plugins.user.access import actor, invalid_field, require_member
+from wealist_plugins.user.access import actor, invalid_field
 from wealist_plugins.user.avatars import AvatarUrls
-from wealist_plugins.user.models import DEFAULT_SCOPE, AvatarUpload, Profile, User, utcnow
+from wealist_plugins.user.contract import Membership
+from wealist_plugins.user.models import DEFAULT_SCOPE, AvatarUpload, Profile, User
 from wealist_plugins.user.options import AVATAR_TYPES, UserOptions
 from wealist_plugins.user.repository import UserRepository
 from wealist_plugins.user.schemas import AvatarUploadIn, AvatarUploadOut, ProfileOut, ProfilePatch
-from wealist_plugins.user.service import PLUGIN, Clock
+from wealist_plugins.user.service import Clock
 
-from wealist_core import BlobStore, Database, NotFound, PayloadTooLarge
+from wealist_core import BlobStore, NotFound, PayloadTooLarge, UnitOfWork, utcnow
 
 __all__ = ["ProfileService"]
 
@@ -31,30 +32,14 @@ class ProfileService:
     """Read and change profiles, and hand out avatar upload URLs."""
 
     def __init__(
-        self,
-        database: Database,
-        blobs: BlobStore,
-        options: UserOptions,
-        avatars: AvatarUrls,
-        *,
-        clock: Clock = utcnow,
+        self, blobs: BlobStore, options: UserOptions, avatars: AvatarUrls, *, clock: Clock = utcnow
     ) -> None:
-        self.database = database
         self.blobs = blobs
         self.options = options
         self.avatars = avatars
         self.clock = clock
 
-    async def _scope(
-        self, repo: UserRepository, user_id: uuid.UUID, workspace_id: uuid.UUID | None
-    ) -> uuid.UUID:
-        """The profile's scope, after checking that the user belongs to the workspace (404 otherwise)."""
-        if workspace_id is None:
-            return DEFAULT_SCOPE
-        await require_member(repo, workspace_id, user_id)
-        return workspace_id
-
-    async def _profile(self, repo: UserRepository, user: User, scope: uuid.UUID) -> Profile:
+    async def _profile(self, uow: UnitOfWork, repo: UserRepository, user: User, scope: uuid.UUID) -> Profile:
         profile = await repo.profile(user.id, scope)
         if profile is None:  # created with the membership; made here for rows older than that rule
             default = await repo.profile(user.id, DEFAULT_SCOPE) if scope != DEFAULT_SCOPE else None
@@ -64,8 +49,9 @@ class ProfileService:
                 nickname=default.nickname if default else user.name[:50],
                 avatar_key=default.avatar_key if default else None,
             )
-            repo.add(profile)
-            await repo.flush()
+            if uow.writable:  # a read shows the profile it would be; a write stores it
+                repo.add(profile)
+                await repo.flush()
         return profile
 
     async def _out(self, profile: Profile) -> ProfileOut:
@@ -76,30 +62,28 @@ class ProfileService:
             avatar_url=await self.avatars.url(profile.avatar_key),
         )
 
-    async def get_mine(self, user_id: uuid.UUID, workspace_id: uuid.UUID | None) -> ProfileOut:
-        async with self.database.unit_of_work(plugin=PLUGIN) as uow:
-            repo = UserRepository(uow.session)
-            me = await actor(repo, user_id)
-            profile = await self._profile(repo, me, await self._scope(repo, user_id, workspace_id))
+    async def get_mine(self, uow: UnitOfWork, user_id: uuid.UUID, member: Membership | None) -> ProfileOut:
+        repo = UserRepository(uow.session)
+        me = await actor(repo, user_id)
+        profile = await self._profile(uow, repo, me, _scope(member))
         return await self._out(profile)
 
     async def update_mine(
-        self, user_id: uuid.UUID, workspace_id: uuid.UUID | None, patch: ProfilePatch
+        self, uow: UnitOfWork, user_id: uuid.UUID, member: Membership | None, patch: ProfilePatch
     ) -> ProfileOut:
         given = patch.model_fields_set
-        async with self.database.unit_of_work(plugin=PLUGIN) as uow:
-            repo = UserRepository(uow.session)
-            me = await actor(repo, user_id)
-            scope = await self._scope(repo, user_id, workspace_id)
-            profile = await self._profile(repo, me, scope)
-            if patch.nickname is not None:  # the schema refuses an explicit null
-                profile.nickname = patch.nickname
-            if "avatar_key" in given:
-                if patch.avatar_key is not None:
-                    await self._check_avatar(repo, user_id, scope, patch.avatar_key)
-                profile.avatar_key = patch.avatar_key
-            profile.updated_at = self.clock()
-            await repo.flush()
+        repo = UserRepository(uow.session)
+        me = await actor(repo, user_id)
+        scope = _scope(member)
+        profile = await self._profile(uow, repo, me, scope)
+        if patch.nickname is not None:  # the schema refuses an explicit null
+            profile.nickname = patch.nickname
+        if "avatar_key" in given:
+            if patch.avatar_key is not None:
+                await self._check_avatar(repo, user_id, scope, patch.avatar_key)
+            profile.avatar_key = patch.avatar_key
+        profile.updated_at = self.clock()
+        await repo.flush()
         return await self._out(profile)
 
     async def _check_avatar(
@@ -121,7 +105,9 @@ class ProfileService:
                 "body.avatarKey", "the uploaded file is not an image of at most 20 MB", "AVATAR_INVALID"
             )
 
-    async def create_upload(self, user_id: uuid.UUID, body: AvatarUploadIn) -> AvatarUploadOut:
+    async def create_upload(
+        self, uow: UnitOfWork, user_id: uuid.UUID, member: Membership | None, body: AvatarUploadIn
+    ) -> AvatarUploadOut:
         content_type = _media_type(body.content_type)
         extension = AVATAR_TYPES.get(content_type)
         if extension is None:
@@ -135,27 +121,26 @@ class ProfileService:
                 f"An avatar may be at most {self.options.avatar_max_bytes // (1024 * 1024)} MB.",
                 code="AVATAR_TOO_LARGE",
             )
-        async with self.database.unit_of_work(plugin=PLUGIN) as uow:
-            repo = UserRepository(uow.session)
-            await actor(repo, user_id)
-            scope = await self._scope(repo, user_id, body.workspace_id)
-            key = f"user/avatars/{user_id.hex}/{scope.hex}/{uuid.uuid4().hex}{extension}"
-            ttl = self.options.avatar_upload_ttl
-            signed = await self.blobs.presign_put(
-                key, content_type=content_type, max_size=body.size, expires_in=ttl
+        repo = UserRepository(uow.session)
+        await actor(repo, user_id)
+        scope = _scope(member)
+        key = f"user/avatars/{user_id.hex}/{scope.hex}/{uuid.uuid4().hex}{extension}"
+        ttl = self.options.avatar_upload_ttl
+        signed = await self.blobs.presign_put(
+            key, content_type=content_type, max_size=body.size, expires_in=ttl
+        )
+        now = self.clock()
+        repo.add(
+            AvatarUpload(
+                key=key,
+                user_id=user_id,
+                workspace_id=scope,
+                content_type=content_type,
+                size=body.size,
+                created_at=now,
+                expires_at=now + dt.timedelta(seconds=ttl),
             )
-            now = self.clock()
-            repo.add(
-                AvatarUpload(
-                    key=key,
-                    user_id=user_id,
-                    workspace_id=scope,
-                    content_type=content_type,
-                    size=body.size,
-                    created_at=now,
-                    expires_at=now + dt.timedelta(seconds=ttl),
-                )
-            )
+        )
         return AvatarUploadOut(
             upload_url=signed.url,
             method=signed.method,
@@ -165,20 +150,23 @@ class ProfileService:
         )
 
     async def get_profile(
-        self, viewer_id: uuid.UUID, user_id: uuid.UUID, workspace_id: uuid.UUID | None
+        self, uow: UnitOfWork, viewer_id: uuid.UUID, user_id: uuid.UUID, member: Membership | None
     ) -> ProfileOut:
-        async with self.database.unit_of_work(plugin=PLUGIN) as uow:
-            repo = UserRepository(uow.session)
-            await actor(repo, viewer_id)
-            missing = NotFound(f"No profile of {user_id} that you may see.", code="PROFILE_NOT_FOUND")
-            if workspace_id is not None:
-                await require_member(repo, workspace_id, viewer_id)
-                if await repo.live_membership(workspace_id, user_id) is None:
-                    raise missing
-            elif user_id != viewer_id and not await repo.share_a_workspace(viewer_id, user_id):
+        repo = UserRepository(uow.session)
+        await actor(repo, viewer_id)
+        missing = NotFound(f"No profile of {user_id} that you may see.", code="PROFILE_NOT_FOUND")
+        if member is not None:
+            if await repo.live_membership(member.workspace_id, user_id) is None:
                 raise missing
-            user = await repo.user(user_id)
-            if user is None or user.deleted_at is not None:
-                raise missing
-            profile = await self._profile(repo, user, workspace_id or DEFAULT_SCOPE)
+        elif user_id != viewer_id and not await repo.share_a_workspace(viewer_id, user_id):
+            raise missing
+        user = await repo.user(user_id)
+        if user is None or user.deleted_at is not None:
+            raise missing
+        profile = await self._profile(uow, repo, user, _scope(member))
         return await self._out(profile)
+
+
+def _scope(member: Membership | None) -> uuid.UUID:
+    """The profile a request is about: the workspace's, or the default one (no ``workspaceId``)."""
+    return DEFAULT_SCOPE if member is None else member.workspace_id

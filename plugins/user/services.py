@@ -13,8 +13,7 @@ from wealist_plugins.user.profiles import ProfileService
 from wealist_plugins.user.service import AccountService, UserDirectory
 from wealist_plugins.user.workspaces import WorkspaceService
 
-from wealist_core import Settings
-from wealist_core.container import Container
+from wealist_core import Container, Settings
 
 __all__ = ["UserServices"]
 
@@ -41,10 +40,10 @@ class UserServices:
         return cls(
             options=options,
             directory=UserDirectory(database, options, avatars),
-            accounts=AccountService(database, options),
-            workspaces=WorkspaceService(database, options),
-            members=MemberService(database, options, avatars),
-            invitations=InvitationService(database, container.mailer("user"), options),
-            join_requests=JoinRequestService(database),
-            profiles=ProfileService(database, blobs, options, avatars),
+            accounts=AccountService(options),
+            workspaces=WorkspaceService(options),
+            members=MemberService(options, avatars),
+            invitations=InvitationService(container.mailer("user"), options),
+            join_requests=JoinRequestService(),
+            profiles=ProfileService(blobs, options, avatars),
         )

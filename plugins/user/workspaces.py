@@ -5,11 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from wealist_plugins.user import events
-from wealist_plugins.user.access import actor, require_manager, require_member
-from wealist_plugins.user.contract import Role
+from wealist_plugins.user.access import actor, locked
+from wealist_plugins.user.contract import MemberRoleChanged, Membership, Role, WorkspaceDeleted
 from wealist_plugins.user.membership import add_member, admin_limit_reached
-from wealist_plugins.user.models import Member, Workspace, utcnow
+from wealist_plugins.user.models import Member, Workspace
 from wealist_plugins.user.options import UserOptions
 from wealist_plugins.user.pagination import PageQuery, decode_cursor, split_page
 from wealist_plugins.user.repository import UserRepository
@@ -20,9 +19,9 @@ from wealist_plugins.user.schemas import (
     WorkspacePatch,
     WorkspacePublic,
 )
-from wealist_plugins.user.service import PLUGIN, Clock
+from wealist_plugins.user.service import Clock
 
-from wealist_core import Conflict, Database, Forbidden, NotFound
+from wealist_core import Conflict, NotFound, UnitOfWork, utcnow
 from wealist_core.http import Page
 
 __all__ = ["WorkspaceService", "workspace_out"]
@@ -43,88 +42,69 @@ def workspace_out(workspace: Workspace, role: str) -> WorkspaceOut:
 
 
 class WorkspaceService:
-    """Workspaces and their settings; who may do what is checked here."""
+    """Workspaces and their settings. Membership and roles are checked by the routes' guards; each method
+    works in the request's unit of work."""
 
-    def __init__(self, database: Database, options: UserOptions, *, clock: Clock = utcnow) -> None:
-        self.database = database
+    def __init__(self, options: UserOptions, *, clock: Clock = utcnow) -> None:
         self.options = options
         self.clock = clock
 
-    async def create(self, user_id: uuid.UUID, body: WorkspaceIn) -> WorkspaceOut:
-        async with self.database.unit_of_work(plugin=PLUGIN) as uow:
-            repo = UserRepository(uow.session)
-            user = await actor(repo, user_id)
-            now = self.clock()
-            workspace = Workspace(
-                id=uuid.uuid4(),
-                name=body.name,
-                name_key=body.name.casefold(),
-                description=body.description,
-                is_public=body.is_public,
-                requires_approval=body.requires_approval,
-                only_admins_invite=body.only_admins_invite,
-                owner_id=user.id,
-                created_at=now,
-                updated_at=now,
-            )
-            repo.add(workspace)
-            await repo.flush()
-            await add_member(uow, repo, workspace, user, Role.OWNER, actor=user, via="CREATED")
-            return workspace_out(workspace, Role.OWNER)
+    async def create(self, uow: UnitOfWork, user_id: uuid.UUID, body: WorkspaceIn) -> WorkspaceOut:
+        repo = UserRepository(uow.session)
+        user = await actor(repo, user_id)
+        now = self.clock()
+        workspace = Workspace(
+            id=uuid.uuid4(),
+            name=body.name,
+            name_key=body.name.casefold(),
+            description=body.description,
+            is_public=body.is_public,
+            requires_approval=body.requires_approval,
+            only_admins_invite=body.only_admins_invite,
+            owner_id=user.id,
+            created_at=now,
+            updated_at=now,
+        )
+        repo.add(workspace)
+        await repo.flush()
+        await add_member(uow, repo, workspace, user, Role.OWNER, actor=user, via="CREATED")
+        return workspace_out(workspace, Role.OWNER)
 
-    async def list_mine(self, user_id: uuid.UUID, query: PageQuery) -> Page[WorkspaceOut]:
+    async def list_mine(self, uow: UnitOfWork, user_id: uuid.UUID, query: PageQuery) -> Page[WorkspaceOut]:
         key = decode_cursor(query.cursor, (dt.datetime, uuid.UUID))
-        async with self.database.reading() as session:
-            repo = UserRepository(session)
-            await actor(repo, user_id)
-            rows = await repo.memberships_of(user_id, query.limit, key)
+        repo = UserRepository(uow.session)
+        await actor(repo, user_id)
+        rows = await repo.memberships_of(user_id, query.limit, key)
         page, cursor = split_page(rows, query.limit, lambda row: (row[0].joined_at, row[0].workspace_id))
         return Page[WorkspaceOut](items=[workspace_out(w, m.role) for m, w in page], next_cursor=cursor)
 
-    async def get(self, user_id: uuid.UUID, workspace_id: uuid.UUID) -> WorkspaceOut:
-        async with self.database.reading() as session:
-            repo = UserRepository(session)
-            await actor(repo, user_id)
-            workspace, member = await require_member(repo, workspace_id, user_id)
-            return workspace_out(workspace, member.role)
+    async def get(self, uow: UnitOfWork, member: Membership) -> WorkspaceOut:
+        workspace, _row = await locked(UserRepository(uow.session), member, for_update=False)
+        return workspace_out(workspace, member.role)
 
-    async def update(
-        self, user_id: uuid.UUID, workspace_id: uuid.UUID, patch: WorkspacePatch
-    ) -> WorkspaceOut:
-        async with self.database.unit_of_work(plugin=PLUGIN) as uow:
-            repo = UserRepository(uow.session)
-            await actor(repo, user_id)
-            workspace, member = await require_member(repo, workspace_id, user_id)
-            require_manager(member, "change the workspace's settings")
-            for field in patch.model_fields_set:
-                value = getattr(patch, field)
-                setattr(workspace, field, "" if value is None else value)  # only description may be null
-                if field == "name":
-                    workspace.name_key = value.casefold()
-            workspace.updated_at = self.clock()
-            await repo.flush()
-            return workspace_out(workspace, member.role)
+    async def update(self, uow: UnitOfWork, manager: Membership, patch: WorkspacePatch) -> WorkspaceOut:
+        workspace, _row = await locked(UserRepository(uow.session), manager)
+        for field in patch.model_fields_set:
+            value = getattr(patch, field)
+            setattr(workspace, field, "" if value is None else value)  # only description may be null
+            if field == "name":
+                workspace.name_key = value.casefold()
+        workspace.updated_at = self.clock()
+        await uow.session.flush()
+        return workspace_out(workspace, manager.role)
 
-    async def delete(self, user_id: uuid.UUID, workspace_id: uuid.UUID) -> None:
-        async with self.database.unit_of_work(plugin=PLUGIN) as uow:
-            repo = UserRepository(uow.session)
-            await actor(repo, user_id)
-            workspace, member = await require_member(repo, workspace_id, user_id)
-            if member.role != Role.OWNER:
-                raise Forbidden("Only the owner may delete the workspace.", code="OWNER_REQUIRED")
-            workspace.deleted_at = self.clock()
-            uow.emit(
-                events.WORKSPACE_DELETED,
-                events.payload(workspaceId=workspace.id, workspaceName=workspace.name, actorId=user_id),
-                key=str(workspace.id),
-            )
+    async def delete(self, uow: UnitOfWork, owner: Membership) -> None:
+        workspace, _row = await locked(UserRepository(uow.session), owner)
+        workspace.deleted_at = self.clock()
+        uow.emit(
+            WorkspaceDeleted(workspace_id=workspace.id, workspace_name=workspace.name, actor_id=owner.user_id)
+        )
 
-    async def search(self, user_id: uuid.UUID, query: SearchQuery) -> Page[WorkspacePublic]:
+    async def search(self, uow: UnitOfWork, user_id: uuid.UUID, query: SearchQuery) -> Page[WorkspacePublic]:
         key = decode_cursor(query.cursor, (str, uuid.UUID))
-        async with self.database.reading() as session:
-            repo = UserRepository(session)
-            await actor(repo, user_id)
-            rows = await repo.search_public(query.q.casefold(), query.limit, key)
+        repo = UserRepository(uow.session)
+        await actor(repo, user_id)
+        rows = await repo.search_public(query.q.casefold(), query.limit, key)
         page, cursor = split_page(rows, query.limit, lambda w: (w.name_key, w.id))
         items = [
             WorkspacePublic(
@@ -138,52 +118,43 @@ class WorkspaceService:
         ]
         return Page[WorkspacePublic](items=items, next_cursor=cursor)
 
-    async def transfer(
-        self, user_id: uuid.UUID, workspace_id: uuid.UUID, new_owner_id: uuid.UUID
-    ) -> WorkspaceOut:
-        async with self.database.unit_of_work(plugin=PLUGIN) as uow:
-            repo = UserRepository(uow.session)
-            me = await actor(repo, user_id)
-            workspace, member = await require_member(repo, workspace_id, user_id, for_update=True)
-            if member.role != Role.OWNER:
-                raise Forbidden("Only the owner may transfer the ownership.", code="OWNER_REQUIRED")
-            if new_owner_id == user_id:
-                raise Conflict("You own this workspace already.", code="ALREADY_OWNER")
-            target = await repo.live_membership(workspace_id, new_owner_id)
-            new_owner = await repo.user(new_owner_id)
-            if target is None or new_owner is None:
-                raise NotFound(f"No member {new_owner_id} in this workspace.", code="MEMBER_NOT_FOUND")
-            # The old owner becomes an admin: that seat must exist unless the new owner frees one.
-            if target.role != Role.ADMIN and await admin_limit_reached(
-                repo, workspace, self.options.max_admins
-            ):
-                raise Conflict(
-                    f"The workspace has {self.options.max_admins} admins, the most it may have, and you "
-                    "would become one: transfer to an admin, or make an admin a member first.",
-                    code="ADMIN_LIMIT",
+    async def transfer(self, uow: UnitOfWork, owner: Membership, new_owner_id: uuid.UUID) -> WorkspaceOut:
+        repo = UserRepository(uow.session)
+        me = await actor(repo, owner.user_id)
+        workspace, member = await locked(repo, owner)
+        if new_owner_id == owner.user_id:
+            raise Conflict("You own this workspace already.", code="ALREADY_OWNER")
+        target = await repo.live_membership(workspace.id, new_owner_id)
+        new_owner = await repo.user(new_owner_id)
+        if target is None or new_owner is None:
+            raise NotFound(f"No member {new_owner_id} in this workspace.", code="MEMBER_NOT_FOUND")
+        # The old owner becomes an admin: that seat must exist unless the new owner frees one.
+        if target.role != Role.ADMIN and await admin_limit_reached(repo, workspace, self.options.max_admins):
+            raise Conflict(
+                f"The workspace has {self.options.max_admins} admins, the most it may have, and you "
+                "would become one: transfer to an admin, or make an admin a member first.",
+                code="ADMIN_LIMIT",
+            )
+        changes: list[tuple[Member, str, str]] = [
+            (target, target.role, Role.OWNER.value),
+            (member, member.role, Role.ADMIN.value),
+        ]
+        target.role, member.role = Role.OWNER.value, Role.ADMIN.value
+        workspace.owner_id = new_owner_id
+        workspace.updated_at = self.clock()
+        names = {owner.user_id: me.name, new_owner_id: new_owner.name}
+        for changed, previous, role in changes:
+            uow.emit(
+                MemberRoleChanged(
+                    workspace_id=workspace.id,
+                    workspace_name=workspace.name,
+                    user_id=changed.user_id,
+                    user_name=names[changed.user_id],
+                    role=Role(role),
+                    previous_role=Role(previous),
+                    actor_id=me.id,
+                    actor_name=me.name,
                 )
-            changes: list[tuple[Member, str, str]] = [
-                (target, target.role, Role.OWNER.value),
-                (member, member.role, Role.ADMIN.value),
-            ]
-            target.role, member.role = Role.OWNER.value, Role.ADMIN.value
-            workspace.owner_id = new_owner_id
-            workspace.updated_at = self.clock()
-            names = {user_id: me.name, new_owner_id: new_owner.name}
-            for changed, previous, role in changes:
-                uow.emit(
-                    events.MEMBER_ROLE_CHANGED,
-                    events.payload(
-                        workspaceId=workspace.id,
-                        workspaceName=workspace.name,
-                        userId=changed.user_id,
-                        userName=names[changed.user_id],
-                        role=role,
-                        previousRole=previous,
-                        actorId=me.id,
-                        actorName=me.name,
-                    ),
-                    key=str(workspace.id),
-                )
-            await repo.flush()
-            return workspace_out(workspace, Role.ADMIN)
+            )
+        await repo.flush()
+        return workspace_out(workspace, Role.ADMIN)

@@ -31,7 +31,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import delete, select
-from wealist_plugins.auth.models import SigningKeyRow, utc
+from wealist_plugins.auth.models import SigningKeyRow
 from wealist_plugins.auth.secretbox import SealedValueError, SecretBox
 
 from wealist_core import ConfigurationError, Database
@@ -180,7 +180,7 @@ class KeyStore:
                 log.warning("signing key %s cannot be opened with WEALIST_SECRET_KEY; it is ignored", row.kid)
                 continue
             private = Ed25519PrivateKey.from_private_bytes(raw)
-            keys.append(SigningKey(row.kid, private.public_key(), private, utc(row.created_at)))
+            keys.append(SigningKey(row.kid, private.public_key(), private, row.created_at))
         return keys
 
     async def add(self, key: SigningKey) -> None:

@@ -1,7 +1,7 @@
 """The auth plugin's tables: credentials, second factors, external identities and signing keys.
 
 Users themselves belong to the user plugin; rows here refer to them by id only (no foreign key across
-plugins). Times are timezone-aware UTC; SQLite hands them back naive, so read them through :func:`utc`.
+plugins). Times are timezone-aware UTC, in the core's ``UtcDateTime`` columns (aware on both databases).
 """
 
 from __future__ import annotations
@@ -9,21 +9,16 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, MetaData, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import BigInteger, ForeignKey, Index, MetaData, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["METADATA", "Account", "Base", "Identity", "RecoveryCode", "SigningKeyRow", "now", "utc"]
+from wealist_core import UtcDateTime, utcnow
 
+__all__ = ["METADATA", "Account", "Base", "Identity", "RecoveryCode", "SigningKeyRow"]
+
+# The constraint names of auth's first migration predate the shared naming convention; they stay as they
+# are in the database, so the metadata keeps SQLAlchemy's defaults rather than renaming them.
 METADATA = MetaData()
-
-
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def utc(value: dt.datetime) -> dt.datetime:
-    """``value`` as an aware UTC datetime (SQLite returns naive ones)."""
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -38,13 +33,13 @@ class Account(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))  # None: signs in through OIDC only
-    password_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     totp_secret: Mapped[str | None] = mapped_column(Text)  # sealed; set once enrolment is confirmed
     totp_pending_secret: Mapped[str | None] = mapped_column(Text)  # sealed; between enroll and confirm
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # the last accepted time step: no replay
-    totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+    totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
 class RecoveryCode(Base):
@@ -58,8 +53,8 @@ class RecoveryCode(Base):
         Uuid, ForeignKey("auth_account.user_id", ondelete="CASCADE"), index=True
     )
     code_hash: Mapped[str] = mapped_column(String(64))
-    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class Identity(Base):
@@ -75,8 +70,8 @@ class Identity(Base):
         Uuid, ForeignKey("auth_account.user_id", ondelete="CASCADE"), index=True
     )
     email: Mapped[str | None] = mapped_column(String(320))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
-    last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
 
 class SigningKeyRow(Base):
@@ -90,4 +85,4 @@ class SigningKeyRow(Base):
     algorithm: Mapped[str] = mapped_column(String(16))
     public_key: Mapped[str] = mapped_column(Text)  # base64url raw public key (the JWK's "x")
     private_key: Mapped[str] = mapped_column(Text)  # sealed raw private key
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

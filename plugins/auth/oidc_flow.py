@@ -27,13 +27,13 @@ from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 from wealist_plugins.auth.config import AuthSettings
-from wealist_plugins.auth.models import Account, Identity, now
+from wealist_plugins.auth.models import Account, Identity
 from wealist_plugins.auth.oidc import OidcError, OidcProvider, OidcUser
 from wealist_plugins.auth.repository import AuthRepository
 from wealist_plugins.auth.schemas import ProviderOut, TokenPair
 from wealist_plugins.auth.service import AuthService, Client
 
-from wealist_core import Conflict, KeyValue, NotFound, Unauthorized
+from wealist_core import Conflict, KeyValue, NotFound, Unauthorized, utcnow
 
 __all__ = ["STATE_COOKIE", "OidcFlow"]
 
@@ -157,11 +157,11 @@ class OidcFlow:
 
     async def _account_for(self, provider_id: str, user: OidcUser) -> uuid.UUID:
         service = self._service
-        async with service.database.unit_of_work(plugin="auth") as uow:
+        async with service.database.unit_of_work() as uow:
             repo = AuthRepository(uow.session)
             identity = await repo.identity(provider_id, user.subject)
             if identity is not None:
-                identity.last_sign_in_at = now()
+                identity.last_sign_in_at = utcnow()
                 return identity.user_id
             account = await repo.account_by_email(user.email) if user.email else None
         if not user.email:
@@ -186,7 +186,7 @@ class OidcFlow:
 
     async def _link(self, provider_id: str, user: OidcUser, user_id: uuid.UUID) -> None:
         try:
-            async with self._service.database.unit_of_work(plugin="auth") as uow:
+            async with self._service.database.unit_of_work() as uow:
                 repo = AuthRepository(uow.session)
                 if await repo.account(user_id) is None:
                     await repo.add_account(
@@ -198,7 +198,7 @@ class OidcFlow:
                         subject=user.subject,
                         user_id=user_id,
                         email=user.email,
-                        last_sign_in_at=now(),
+                        last_sign_in_at=utcnow(),
                     )
                 )
         except IntegrityError as exc:  # the same first sign-in, twice at once: the other one linked it

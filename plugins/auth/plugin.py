@@ -20,16 +20,15 @@ from wealist_plugins.auth.models import METADATA
 from wealist_plugins.auth.oidc import OidcProvider
 from wealist_plugins.auth.oidc_flow import OidcFlow
 from wealist_plugins.auth.passwords import PasswordHasher
-from wealist_plugins.auth.routes import auth_routes
+from wealist_plugins.auth.routes import AuthRoutes
 from wealist_plugins.auth.secretbox import SecretBox
 from wealist_plugins.auth.service import AuthService
 from wealist_plugins.auth.sessions import SessionStore
 from wealist_plugins.auth.tokens import TokenIssuer
 from wealist_plugins.auth.totp import Totp
-from wealist_plugins.user.contract import Directory
+from wealist_plugins.user.contract import Directory, UserDeleted
 
-from wealist_core import Event, EventHandler, ModelRegistration, PluginManifest, Settings, hookimpl
-from wealist_core.container import Container
+from wealist_core import Container, ModelRegistration, PluginManifest, Settings, hookimpl, subscribe
 
 __all__ = ["AuthPlugin"]
 
@@ -57,7 +56,6 @@ class AuthPlugin:
             ports=("database", "keyvalue", "eventbus"),
             provides=("auth.TokenKeys",),
             needs=("user.Directory",),
-            consumes=("user.user_deleted",),
         )
 
     @hookimpl
@@ -96,17 +94,12 @@ class AuthPlugin:
         self.flow = OidcFlow(providers=providers, kv=kv, service=self.service, settings=config)
         container.contracts.provide(TokenKeys, self.keys)
 
-    @hookimpl
-    def wealist_register_subscriptions(self) -> list[tuple[str, EventHandler]]:
-        return [("user.user_deleted", self._on_user_deleted)]
-
-    async def _on_user_deleted(self, event: Event) -> None:
-        # A deleted account is signed out everywhere at once: its refresh tokens and its live access
-        # tokens stop working. Signing in again (to restore it within the grace period) still works.
-        ended = await self.service.sessions.revoke_all(str(event.payload["userId"]))
-        log.info(
-            "signed out a deleted account", extra={"user_id": event.payload["userId"], "sessions": ended}
-        )
+    @subscribe(UserDeleted)
+    async def on_user_deleted(self, event: UserDeleted) -> None:
+        """A deleted account is signed out everywhere at once: its refresh tokens and its live access
+        tokens stop working. Signing in again (to restore it within the grace period) still works."""
+        ended = await self.service.sessions.revoke_all(str(event.user_id))
+        log.info("signed out a deleted account", extra={"user_id": str(event.user_id), "sessions": ended})
 
     @hookimpl
     def wealist_register_models(self) -> list[ModelRegistration]:
@@ -114,7 +107,7 @@ class AuthPlugin:
 
     @hookimpl
     def wealist_register_routes(self) -> list[BaseRoute]:
-        return list(auth_routes(self.service, self.flow, self.keys))
+        return AuthRoutes(self.service, self.flow, self.keys).routes()
 
     @hookimpl
     def wealist_lifespan(self, app: Starlette) -> contextlib.AbstractAsyncContextManager[Any]:

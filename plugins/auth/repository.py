@@ -7,7 +7,9 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, Result, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from wealist_plugins.auth.models import Account, Identity, RecoveryCode, now
+from wealist_plugins.auth.models import Account, Identity, RecoveryCode
+
+from wealist_core import utcnow
 
 __all__ = ["AuthRepository"]
 
@@ -44,7 +46,7 @@ class AuthRepository:
                 Account.user_id == user_id,
                 or_(Account.totp_last_step.is_(None), Account.totp_last_step < step),
             )
-            .values(totp_last_step=step, updated_at=now())
+            .values(totp_last_step=step, updated_at=utcnow())
         )
         return _changed_one(result)
 
@@ -67,7 +69,7 @@ class AuthRepository:
                 RecoveryCode.code_hash == code_hash,
                 RecoveryCode.used_at.is_(None),
             )
-            .values(used_at=now())
+            .values(used_at=utcnow())
         )
         return _changed_one(result)
 

@@ -1,4 +1,4 @@
-"""The routes of ``/api/auth``: parse, call the service, render."""
+"""The routes of ``/api/auth``, each declared once by its handler's signature: parse, call the service."""
 
 from __future__ import annotations
 
@@ -26,12 +26,9 @@ from wealist_plugins.auth.schemas import (
 from wealist_plugins.auth.service import AuthService, Client
 
 from wealist_core import Principal
-from wealist_core.http import ApiRoute, Page, render
+from wealist_core.http import Controller, Page, delete, get, post
 
-__all__ = ["auth_routes"]
-
-P = "/api/auth"
-TAGS = ("auth",)
+__all__ = ["AuthRoutes"]
 
 
 def _client(request: Request) -> Client:
@@ -40,167 +37,94 @@ def _client(request: Request) -> Client:
     )
 
 
-def auth_routes(service: AuthService, flow: OidcFlow, keys: KeyRing) -> list[ApiRoute]:
-    """Every route of the plugin, bound to its configured objects."""
+class AuthRoutes(Controller):
+    """Every route of the plugin. Handlers take the ``Principal`` itself (not only the user id): logout
+    revokes the very token and session that made the request."""
 
-    async def signup(body: SignupRequest, request: Request) -> TokenPair:
+    path = "/api/auth"
+    tags = ("auth",)
+
+    def __init__(self, service: AuthService, flow: OidcFlow, keys: KeyRing) -> None:
+        self.service = service
+        self.flow = flow
+        self.keys = keys
+
+    @post("/signup", status=201, auth=False, errors=(409, 429))
+    async def signup(self, body: SignupRequest, request: Request) -> TokenPair:
         """Create an account with an email and a password; answers a token pair."""
-        return await service.signup(body.email, body.password, body.name, body.locale, _client(request))
+        return await self.service.signup(body.email, body.password, body.name, body.locale, _client(request))
 
-    async def login(body: LoginRequest, request: Request) -> TokenPair:
+    @post("/login", auth=False, errors=(401, 429))
+    async def login(self, body: LoginRequest, request: Request) -> TokenPair:
         """Sign in with an email and a password (and a TOTP or recovery code when two-factor is on)."""
-        return await service.login(body.email, body.password, body.totp_code, _client(request))
+        return await self.service.login(body.email, body.password, body.totp_code, _client(request))
 
-    async def refresh(body: RefreshRequest, request: Request) -> TokenPair:
+    @post("/refresh", auth=False, errors=(401, 429))
+    async def refresh(self, body: RefreshRequest, request: Request) -> TokenPair:
         """Exchange a refresh token for a new pair; reusing a rotated one revokes its session."""
-        return await service.refresh(body.refresh_token, _client(request))
+        return await self.service.refresh(body.refresh_token, _client(request))
 
-    async def logout(body: LogoutRequest, principal: Principal) -> None:
+    @post("/logout")
+    async def logout(self, body: LogoutRequest, principal: Principal) -> None:
         """Sign out: this access token and its session stop working at once, in every process."""
-        await service.logout(principal, body.refresh_token)
+        await self.service.logout(principal, body.refresh_token)
 
-    async def logout_all(principal: Principal) -> None:
+    @post("/logout-all")
+    async def logout_all(self, principal: Principal) -> None:
         """Sign out everywhere: every session of the user ends."""
-        await service.logout_all(principal)
+        await self.service.logout_all(principal)
 
-    async def list_sessions(principal: Principal) -> Page[SessionOut]:
+    @get("/sessions")
+    async def list_sessions(self, principal: Principal) -> Page[SessionOut]:
         """The user's sessions: device, IP, creation and last use."""
-        return Page[SessionOut](items=await service.list_sessions(principal), next_cursor=None)
+        return Page[SessionOut](items=await self.service.list_sessions(principal), next_cursor=None)
 
-    async def delete_session(sessionId: uuid.UUID, principal: Principal) -> None:
+    @delete("/sessions/{sessionId}", errors=(404,))
+    async def delete_session(self, sessionId: uuid.UUID, principal: Principal) -> None:
         """End one of your sessions."""
-        await service.revoke_session(principal, sessionId)
+        await self.service.revoke_session(principal, sessionId)
 
-    async def change_password(body: PasswordChangeRequest, principal: Principal) -> None:
+    @post("/password", errors=(403, 409, 429))
+    async def change_password(self, body: PasswordChangeRequest, principal: Principal) -> None:
         """Change your password; your other sessions end."""
-        await service.change_password(principal, body.current_password, body.new_password)
+        await self.service.change_password(principal, body.current_password, body.new_password)
 
-    async def totp_enroll(principal: Principal) -> TotpEnrollment:
+    @post("/totp/enroll", errors=(409,))
+    async def totp_enroll(self, principal: Principal) -> TotpEnrollment:
         """Start turning on two-factor sign-in: a secret and its otpauth:// URI (for a QR code)."""
-        return await service.totp_enroll(principal)
+        return await self.service.totp_enroll(principal)
 
-    async def totp_confirm(body: TotpCodeRequest, principal: Principal) -> RecoveryCodes:
+    @post("/totp/confirm", errors=(403, 409, 429))
+    async def totp_confirm(self, body: TotpCodeRequest, principal: Principal) -> RecoveryCodes:
         """Finish turning on two-factor sign-in with a first code; answers single-use recovery codes."""
-        return await service.totp_confirm(principal, body.code)
+        return await self.service.totp_confirm(principal, body.code)
 
-    async def totp_disable(body: TotpCodeRequest, principal: Principal) -> None:
+    @delete("/totp", errors=(403, 409, 429))
+    async def totp_disable(self, body: TotpCodeRequest, principal: Principal) -> None:
         """Turn two-factor sign-in off, with a current code or a recovery code."""
-        await service.totp_disable(principal, body.code)
+        await self.service.totp_disable(principal, body.code)
 
-    async def providers() -> list[ProviderOut]:
+    @get("/providers", auth=False)
+    async def providers(self) -> list[ProviderOut]:
         """The configured OpenID Connect providers."""
-        return flow.list()
+        return self.flow.list()
 
-    async def oidc_login(provider: str) -> Response:
+    @get("/oidc/{provider}/login", status=302, auth=False, errors=(404,))
+    async def oidc_login(self, provider: str) -> Response:
         """Start signing in with a provider: redirects the browser there."""
-        return await flow.login(provider)
+        return await self.flow.login(provider)
 
-    async def oidc_callback(provider: str, request: Request) -> Response:
+    @get("/oidc/{provider}/callback", status=302, auth=False, errors=(404,))
+    async def oidc_callback(self, provider: str, request: Request) -> Response:
         """Where the provider sends the browser back; redirects to the app with a one-time code."""
-        return await flow.callback(provider, request)
+        return await self.flow.callback(provider, request)
 
-    async def oidc_exchange(body: OidcExchangeRequest, request: Request) -> TokenPair:
+    @post("/oidc/exchange", auth=False, errors=(401, 429))
+    async def oidc_exchange(self, body: OidcExchangeRequest, request: Request) -> TokenPair:
         """Exchange the one-time code of an OpenID Connect sign-in for a token pair."""
-        return await flow.exchange(body.code, body.totp_code, _client(request))
+        return await self.flow.exchange(body.code, body.totp_code, _client(request))
 
-    async def jwks() -> Response:
+    @get("/.well-known/jwks.json", auth=False, headers={"Cache-Control": "public, max-age=60"})
+    async def jwks(self) -> Jwks:
         """The public keys that verify access tokens (JWKS), the current one and those still needed."""
-        response = render(Jwks.model_validate(await keys.jwks()))
-        response.headers["Cache-Control"] = "public, max-age=60"
-        return response
-
-    return [
-        ApiRoute(
-            f"{P}/signup",
-            signup,
-            methods=["POST"],
-            body=SignupRequest,
-            response=TokenPair,
-            status_code=201,
-            auth=False,
-            tags=TAGS,
-            errors=[409, 429],
-        ),
-        ApiRoute(
-            f"{P}/login",
-            login,
-            methods=["POST"],
-            body=LoginRequest,
-            response=TokenPair,
-            auth=False,
-            tags=TAGS,
-            errors=[401, 429],
-        ),
-        ApiRoute(
-            f"{P}/refresh",
-            refresh,
-            methods=["POST"],
-            body=RefreshRequest,
-            response=TokenPair,
-            auth=False,
-            tags=TAGS,
-            errors=[401, 429],
-        ),
-        ApiRoute(f"{P}/logout", logout, methods=["POST"], body=LogoutRequest, tags=TAGS),
-        ApiRoute(f"{P}/logout-all", logout_all, methods=["POST"], tags=TAGS),
-        ApiRoute(f"{P}/sessions", list_sessions, response=Page[SessionOut], tags=TAGS),
-        ApiRoute(
-            f"{P}/sessions/{{sessionId:uuid}}", delete_session, methods=["DELETE"], tags=TAGS, errors=[404]
-        ),
-        ApiRoute(
-            f"{P}/password",
-            change_password,
-            methods=["POST"],
-            body=PasswordChangeRequest,
-            tags=TAGS,
-            errors=[403, 409, 429],
-        ),
-        ApiRoute(
-            f"{P}/totp/enroll",
-            totp_enroll,
-            methods=["POST"],
-            response=TotpEnrollment,
-            tags=TAGS,
-            errors=[409],
-        ),
-        ApiRoute(
-            f"{P}/totp/confirm",
-            totp_confirm,
-            methods=["POST"],
-            body=TotpCodeRequest,
-            response=RecoveryCodes,
-            tags=TAGS,
-            errors=[403, 409, 429],
-        ),
-        ApiRoute(
-            f"{P}/totp",
-            totp_disable,
-            methods=["DELETE"],
-            body=TotpCodeRequest,
-            tags=TAGS,
-            errors=[403, 409, 429],
-        ),
-        ApiRoute(f"{P}/providers", providers, response=list[ProviderOut], auth=False, tags=TAGS),
-        ApiRoute(
-            f"{P}/oidc/{{provider}}/login", oidc_login, status_code=302, auth=False, tags=TAGS, errors=[404]
-        ),
-        ApiRoute(
-            f"{P}/oidc/{{provider}}/callback",
-            oidc_callback,
-            status_code=302,
-            auth=False,
-            tags=TAGS,
-            errors=[404],
-        ),
-        ApiRoute(
-            f"{P}/oidc/exchange",
-            oidc_exchange,
-            methods=["POST"],
-            body=OidcExchangeRequest,
-            response=TokenPair,
-            auth=False,
-            tags=TAGS,
-            errors=[401, 429],
-        ),
-        ApiRoute(f"{P}/.well-known/jwks.json", jwks, response=Jwks, auth=False, tags=TAGS),
-    ]
+        return Jwks.model_validate(await self.keys.jwks())

@@ -20,8 +20,9 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from wealist_plugins.auth.limits import AuthLimits
-from wealist_plugins.auth.models import Account, now, utc
+from wealist_plugins.auth.models import Account
 from wealist_plugins.auth.passwords import PasswordHasher, check_password, normalise_email, valid_email
 from wealist_plugins.auth.repository import AuthRepository
 from wealist_plugins.auth.schemas import RecoveryCodes, SessionOut, TokenPair, TotpEnrollment
@@ -41,6 +42,7 @@ from wealist_core import (
     Unauthorized,
     UnitOfWork,
     ValidationProblem,
+    utcnow,
 )
 
 __all__ = ["ORPHAN_WINDOW", "AuthService", "Client"]
@@ -91,7 +93,11 @@ class AuthService:
         self.limits = limits
 
     def _uow(self) -> contextlib.AbstractAsyncContextManager[UnitOfWork]:
-        return self.database.unit_of_work(plugin="auth")
+        return self.database.unit_of_work()
+
+    def _reading(self) -> contextlib.AbstractAsyncContextManager[AsyncSession]:
+        # Lookups run outside any transaction: on SQLite a unit of work takes the write lock.
+        return self.database.reading()
 
     # -------------------------------------------------------------------------------------------- sessions
 
@@ -162,8 +168,8 @@ class AuthService:
         email = valid_email(email)
         await self.limits.signup(client.ip, email)
         check_password(password, email=email)
-        async with self._uow() as uow:
-            if await AuthRepository(uow.session).account_by_email(email) is not None:
+        async with self._reading() as session:
+            if await AuthRepository(session).account_by_email(email) is not None:
                 raise _email_taken()
         password_hash = await self.hasher.hash(password)
         user_id = await self._create_directory_user(email, name.strip(), locale)
@@ -171,7 +177,10 @@ class AuthService:
             async with self._uow() as uow:
                 await AuthRepository(uow.session).add_account(
                     Account(
-                        user_id=user_id, email=email, password_hash=password_hash, password_changed_at=now()
+                        user_id=user_id,
+                        email=email,
+                        password_hash=password_hash,
+                        password_changed_at=utcnow(),
                     )
                 )
         except IntegrityError:
@@ -200,17 +209,17 @@ class AuthService:
         return user_id
 
     async def _is_orphan(self, user: UserInfo) -> bool:
-        if dt.datetime.now(dt.UTC) - utc(user.created_at) > ORPHAN_WINDOW:
+        if dt.datetime.now(dt.UTC) - user.created_at.astimezone(dt.UTC) > ORPHAN_WINDOW:
             return False
-        async with self._uow() as uow:
-            repo = AuthRepository(uow.session)
+        async with self._reading() as session:
+            repo = AuthRepository(session)
             return await repo.account(user.user_id) is None and not await repo.has_identity(user.user_id)
 
     async def login(self, email: str, password: str, totp_code: str | None, client: Client) -> TokenPair:
         email = normalise_email(email)
         await self.limits.login(client.ip, email)
-        async with self._uow() as uow:
-            account = await AuthRepository(uow.session).account_by_email(email)
+        async with self._reading() as session:
+            account = await AuthRepository(session).account_by_email(email)
         if account is None or account.password_hash is None:
             await self.hasher.dummy_verify(password)  # the same time as a real check: no enumeration
             raise Unauthorized(_BAD_CREDENTIALS)
@@ -225,8 +234,8 @@ class AuthService:
         return await self.start_session(account.user_id, client, amr=amr)
 
     async def has_second_factor(self, user_id: uuid.UUID) -> bool:
-        async with self._uow() as uow:
-            account = await AuthRepository(uow.session).account(user_id)
+        async with self._reading() as session:
+            account = await AuthRepository(session).account(user_id)
         return account is not None and account.totp_secret is not None
 
     async def require_second_factor(self, user_id: uuid.UUID, code: str | None) -> None:
@@ -270,8 +279,8 @@ class AuthService:
     async def change_password(self, principal: Principal, current: str, new: str) -> None:
         await self.limits.second_factor(principal.id)
         user_id = uuid.UUID(principal.id)
-        async with self._uow() as uow:
-            account = await AuthRepository(uow.session).account(user_id)
+        async with self._reading() as session:
+            account = await AuthRepository(session).account(user_id)
         if account is None:
             raise NotFound("You have no credentials here.", code="ACCOUNT_NOT_FOUND")
         if account.password_hash is None:
@@ -299,7 +308,7 @@ class AuthService:
             if account is not None:
                 account.password_hash = password_hash
                 if changed:
-                    account.password_changed_at = now()
+                    account.password_changed_at = utcnow()
 
     # ----------------------------------------------------------------------------------------------- TOTP
 
@@ -330,7 +339,7 @@ class AuthService:
             account.totp_secret = account.totp_pending_secret
             account.totp_pending_secret = None
             account.totp_last_step = step
-            account.totp_enabled_at = now()
+            account.totp_enabled_at = utcnow()
             await repo.replace_recovery_codes(user_id, [self._recovery_hash(user_id, c) for c in codes])
         log.info("two-factor sign-in enabled", extra={"user_id": principal.id})
         return RecoveryCodes(recovery_codes=codes)

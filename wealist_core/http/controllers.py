@@ -51,6 +51,7 @@ class RouteInfo:
     errors: tuple[int, ...] = ()
     max_body_bytes: int | None = None
     include_in_schema: bool = True
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def route(
@@ -64,11 +65,13 @@ def route(
     errors: Sequence[int] = (),
     max_body_bytes: int | None = None,
     include_in_schema: bool = True,
+    headers: dict[str, str] | None = None,
 ) -> Callable[[F], F]:
     """Mark a controller method as the handler of ``methods`` on ``path`` (relative to the controller's).
 
     ``status`` is the success status (default 200, or 204 for ``-> None``); ``auth=False`` serves callers
-    without a token; ``errors`` adds statuses the handler itself may answer (a dependency declares its own).
+    without a token; ``errors`` adds statuses the handler itself may answer (a dependency declares its own);
+    ``headers`` are added to every successful answer (``Cache-Control``).
     """
     info = RouteInfo(
         methods=tuple(m.upper() for m in methods),
@@ -81,6 +84,7 @@ def route(
         errors=tuple(errors),
         max_body_bytes=max_body_bytes,
         include_in_schema=include_in_schema,
+        headers=tuple((headers or {}).items()),
     )
 
     def mark(function: F) -> F:
@@ -139,6 +143,7 @@ class Controller:
                         name=info.name,
                         max_body_bytes=info.max_body_bytes,
                         include_in_schema=info.include_in_schema,
+                        headers=dict(info.headers),
                     )
                 )
         return out

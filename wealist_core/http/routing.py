@@ -176,6 +176,7 @@ class ApiRoute(Route):
         name: str | None = None,
         max_body_bytes: int | None = None,
         include_in_schema: bool = True,
+        headers: dict[str, str] | None = None,
     ) -> None:
         hints = typing.get_type_hints(handler, include_extras=True)
         returned = hints.get("return")
@@ -196,6 +197,7 @@ class ApiRoute(Route):
         self.description = description
         self.tags = tuple(tags)
         self.max_body_bytes = max_body_bytes
+        self.headers = dict(headers or {})
         self.plugin: str | None = None  # set by the host when it mounts the route
         self.authenticator: Authenticator | None = None  # set by the host
         self.container: Container | None = None  # set by the host
@@ -346,4 +348,7 @@ class ApiRoute(Route):
             async with opened as uow:
                 kwargs[self._uow_param] = uow
                 result = await self.handler(**kwargs)
-        return render(result, status_code=self.status_code, model=self.response_model)
+        response = render(result, status_code=self.status_code, model=self.response_model)
+        if self.headers:
+            response.headers.update(self.headers)
+        return response

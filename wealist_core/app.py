@@ -27,6 +27,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import BaseRoute, Match, Mount, Route
 
 from wealist_core import __version__
+from wealist_core._contract_cache import Invalidations
 from wealist_core._keys import ensure_secrets
 from wealist_core.container import Container
 from wealist_core.db import ModelRegistration
@@ -36,6 +37,7 @@ from wealist_core.http.openapi import DOCS_HTML, build_openapi
 from wealist_core.http.problems import exception_handlers
 from wealist_core.http.routing import ApiRoute
 from wealist_core.observability import HostMiddleware, Metrics, configure_logging, flush_access_logs
+from wealist_core.peers import INTERNAL_OPENAPI, Peers
 from wealist_core.plugins import PluginHost
 from wealist_core.ports import EventBus
 from wealist_core.security import Principal
@@ -62,6 +64,7 @@ class WealistState:
     container: Container
     metrics: Metrics
     routes: list[BaseRoute]
+    peers: Peers
     openapi: dict[str, Any] | None = None
     health_checks: dict[str, Any] = field(default_factory=dict)
     consumer_groups: list[str] = field(default_factory=list)  # plugins with event subscriptions
@@ -91,14 +94,15 @@ def create_app(
     settings = ensure_secrets(settings if settings is not None else Settings.load())
     host = PluginHost(settings, plugins=plugins, adapters=adapters)
     container = Container(settings, host.adapters, host.manifests())
-    host.pm.hook.wealist_configure.call_historic(kwargs={"settings": settings, "container": container})
+    _configure(host, settings, container)
     metrics = Metrics()
 
     routes = _plugin_routes(host, settings)
     routes += container.contracts.routes(settings.max_body_bytes)
     for _label, resource in container.resources():
         routes += list(resource.routes())
-    state = WealistState(settings, host, container, metrics, routes)
+    peers = Peers(settings.peers, local=host.active, service_token=settings.service_token)
+    state = WealistState(settings, host, container, metrics, routes, peers)
     # In pluggy's calling order, looked up once: this runs on every authenticated request.
     state.authenticators = [i.function for i in reversed(host.pm.hook.wealist_authenticate.get_hookimpls())]
     for route in _walk(routes):
@@ -127,6 +131,7 @@ def create_app(
     for checks in host.per_plugin("wealist_health_checks").values():
         for check in checks:
             state.health_checks.update(check)
+    state.health_checks.update(peers.health_checks())
 
     app = Starlette(
         routes=routes,
@@ -143,6 +148,26 @@ def create_app_from_env() -> Starlette:
     settings = Settings.load()
     configure_logging(settings.log_level, settings.log_format)
     return create_app(settings)
+
+
+def _configure(host: PluginHost, settings: Settings, container: Container) -> None:
+    """Every ``wealist_configure``, in pluggy's calling order, each while the host knows whose it is: a
+    contract a plugin asks for there is checked against its manifest's ``needs``.
+
+    The implementations are called one by one (pluggy's historic call runs them all at once, without
+    saying whose runs when); the call is then recorded as historic with no one left to call, so that a
+    plugin registered later is configured too, as the hook promises.
+    """
+    kwargs: dict[str, Any] = {"settings": settings, "container": container}
+    container.contracts.cache_seconds = settings.contract_cache_seconds
+    hook = host.pm.hook.wealist_configure
+    for impl in reversed(hook.get_hookimpls()):
+        loaded = host.active.get(impl.plugin_name)
+        asking = container.contracts.configuring(loaded.manifest) if loaded else contextlib.nullcontext()
+        with asking:
+            impl.function(*(kwargs[name] for name in impl.argnames))
+    everyone = host.pm.get_plugins()
+    host.pm.subset_hook_caller("wealist_configure", remove_plugins=everyone).call_historic(kwargs=kwargs)
 
 
 # ------------------------------------------------------------------------------------------------- routes
@@ -211,11 +236,14 @@ def _host_routes(state: WealistState) -> list[BaseRoute]:
             state.metrics.event_lag.labels(plugin).set(lag)
         return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    async def openapi(request: Request) -> Response:
-        """The OpenAPI 3.1 document of every route this process serves."""
+    def own_openapi() -> dict[str, Any]:
         if state.openapi is None:
             state.openapi = build_openapi(state.routes, title="Wealist API", version=__version__)
-        return JSONResponse(state.openapi)
+        return state.openapi
+
+    async def openapi(request: Request) -> Response:
+        """The OpenAPI 3.1 document of every route this process serves, and its peers' (split shape)."""
+        return JSONResponse(await state.peers.merged_openapi(own_openapi()))
 
     async def docs(request: Request) -> Response:
         """A readable page of the OpenAPI document."""
@@ -226,6 +254,13 @@ def _host_routes(state: WealistState) -> list[BaseRoute]:
         Route("/health/ready", ready, methods=["GET"], name="health_ready"),
         Route("/metrics", metrics, methods=["GET"], name="metrics", include_in_schema=False),
         Route("/api/openapi.json", openapi, methods=["GET"], name="openapi", include_in_schema=False),
+        Route(
+            INTERNAL_OPENAPI,
+            state.peers.own_openapi_endpoint(own_openapi),
+            methods=["GET"],
+            name="internal_openapi",
+            include_in_schema=False,
+        ),
         Route("/api/docs", docs, methods=["GET"], name="docs", include_in_schema=False),
         *_frontend_routes(state.settings),
     ]
@@ -286,7 +321,18 @@ def _lifespan(state: WealistState) -> Any:
             stack.push_async_callback(container.close)
             await _migrate(host, container, settings)
             await _start_outbox_relays(host, container, stack)
+            stack.push_async_callback(state.peers.close)
+            invalidations = Invalidations(settings, host.adapters)
+            stack.push_async_callback(invalidations.close)
+            cache_buses = await invalidations.start(
+                seconds=settings.contract_cache_seconds,
+                provided=container.contracts.cacheable_providers(),
+                cached=container.contracts.remote_caches(),
+                eventbus_of=lambda p: container.eventbus(p) if container.has_port(p, "eventbus") else None,
+            )
             state.consumer_groups = await _start_consumers(host, container)
+            for bus in cache_buses:  # after every subscription of the process (a bus starts once)
+                await bus.start_consuming()
             for managers in host.per_plugin("wealist_lifespan", app=app).values():
                 for manager in managers:
                     await stack.enter_async_context(manager)

@@ -7,17 +7,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from wealist_core import __version__
 from wealist_core.errors import ConfigurationError
 from wealist_core.settings import Settings
 
+if TYPE_CHECKING:
+    from wealist_core.scheduler import JobScheduler
+
 __all__ = ["main"]
+
+T = TypeVar("T")
 
 EXIT_CONFIG = 2
 
@@ -157,13 +163,16 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_gateway_nginx(args: argparse.Namespace) -> int:
-    from wealist_core.gateway import nginx_config
+    from wealist_core.gateway import default_fallbacks, nginx_config
     from wealist_core.plugins import PluginHost
 
     settings = Settings.load()
     host = PluginHost(settings.model_copy(update={"plugins": ()}), check=False)
+    manifests = [loaded.manifest for loaded in host.installed.values()]
+    for warning in default_fallbacks(manifests, peers=settings.peers, default_upstream=args.default_upstream):
+        print(f"wealist: warning: {warning}", file=sys.stderr)
     text = nginx_config(
-        [loaded.manifest for loaded in host.installed.values()],
+        manifests,
         peers=settings.peers,
         default_upstream=args.default_upstream,
         listen=args.listen,
@@ -171,6 +180,64 @@ def cmd_gateway_nginx(args: argparse.Namespace) -> int:
         standalone=args.standalone,
     )
     sys.stdout.write(text)
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------- jobs
+
+
+async def _with_jobs(settings: Settings, work: Callable[[JobScheduler], Awaitable[T]]) -> T:
+    """Start this process's application without its scheduler's loops and do ``work`` with the scheduler:
+    a job run from here runs exactly as under ``serve`` (adapters open, events relayed)."""
+    from wealist_core.app import create_app
+
+    app = create_app(settings)
+    scheduler: JobScheduler = app.state.wealist.jobs
+    scheduler.autostart = False  # one job by hand, not the schedule
+    async with app.router.lifespan_context(app):
+        return await work(scheduler)
+
+
+def _when(moment: dt.datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S}Z" if moment is not None else "never"
+
+
+def cmd_jobs_list(args: argparse.Namespace) -> int:
+    from wealist_core.observability import configure_logging
+
+    settings = _settings(args)
+    configure_logging("WARNING", settings.log_format)  # the listing on stdout, problems on stderr
+    statuses = asyncio.run(_with_jobs(settings, lambda scheduler: scheduler.status()))
+    if args.json:
+        print(json.dumps({"jobs": [status.to_dict() for status in statuses]}, indent=2))
+        return 0
+    if not statuses:
+        print("No plugin of this process has jobs.")
+        return 0
+    rows = [("NAME", "SCHEDULE", "LAST RUN", "NEXT RUN")]
+    for status in statuses:
+        last = _when(status.last_run) + (f" ({status.last_outcome})" if status.last_outcome else "")
+        upcoming = "running now" if status.running else _when(status.next_run)
+        rows.append((status.job, status.schedule, last, upcoming))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[3])
+    return 0
+
+
+def cmd_jobs_run(args: argparse.Namespace) -> int:
+    from wealist_core.observability import configure_logging
+
+    settings = _settings(args)
+    configure_logging(settings.log_level, settings.log_format)
+    run = asyncio.run(_with_jobs(settings, lambda scheduler: scheduler.run_now(args.name)))
+    if run.outcome == "busy":
+        print(f"{run.job} is running in another process now; nothing was run.", file=sys.stderr)
+        return 1
+    if run.outcome != "success":
+        print(f"{run.job}: {run.outcome}: {run.error}", file=sys.stderr)
+        return 1
+    print(f"{run.job}: success in {run.duration:.2f} s")
     return 0
 
 
@@ -212,6 +279,17 @@ def build_parser() -> argparse.ArgumentParser:
     nginx.add_argument("--static-root", help="serve the built frontend from this folder")
     nginx.add_argument("--standalone", metavar="DIR", help="a complete nginx.conf keeping its files in DIR")
     nginx.set_defaults(func=cmd_gateway_nginx)
+
+    jobs = sub.add_parser("jobs", help="list or run the periodic jobs of this process's plugins")
+    jobs_sub = jobs.add_subparsers(dest="jobs", required=True)
+    jobs_list = jobs_sub.add_parser("list", help="each job's schedule, last run and next run")
+    jobs_list.add_argument("--plugins")
+    jobs_list.add_argument("--json", action="store_true")
+    jobs_list.set_defaults(func=cmd_jobs_list)
+    jobs_run = jobs_sub.add_parser("run", help="run one job now, unless another process is running it")
+    jobs_run.add_argument("name", help="the job's name, e.g. user.purge_invitations")
+    jobs_run.add_argument("--plugins")
+    jobs_run.set_defaults(func=cmd_jobs_run)
     return parser
 
 

@@ -14,15 +14,21 @@ elsewhere (``WEALIST_PEERS__USER=http://user:8080``) the consumer gets a client 
 which POSTs ``{"args": {...}}`` to ``/internal/<plugin>/<Contract>/<method>`` with the service token and
 decodes ``{"result": ...}``; arguments and results are converted with pydantic from the annotations, and a
 ``ProblemError`` raised by the provider is raised again, the same class with the same code, in the caller.
+
+A method the provider marks :func:`cacheable` is answered for a few seconds from a cache in the calling
+process, dropped by the provider's events (see :mod:`wealist_core._contract_cache`). A plugin asking, in its
+``wealist_configure``, for a contract its manifest does not list in ``needs`` is a start-up error.
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import json
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
@@ -31,15 +37,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from wealist_core import errors
+from wealist_core._contract_cache import MISSING, ResultCache
 from wealist_core.errors import PluginError, ProblemError, ServiceUnavailable, Unauthorized
 from wealist_core.http.problems import validation_problem
 from wealist_core.http.routing import read_json
+from wealist_core.manifest import PluginManifest
 from wealist_core.security import service_token_matches
 
-__all__ = ["ContractInfo", "Contracts", "contract", "contract_info"]
+__all__ = ["ContractInfo", "Contracts", "cacheable", "contract", "contract_info"]
 
 P = TypeVar("P")
+F = TypeVar("F", bound=Callable[..., Any])
 _ATTR = "__wealist_contract__"
+_CACHEABLE = "__wealist_cacheable__"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +72,28 @@ def contract(provider: str, name: str | None = None) -> Callable[[type[P]], type
     return mark
 
 
+@overload
+def cacheable(method: F, /) -> F: ...
+@overload
+def cacheable(*, invalidated_by: Iterable[str]) -> Callable[[F], F]: ...
+
+
+def cacheable(method: F | None = None, /, *, invalidated_by: Iterable[str] = ()) -> F | Callable[[F], F]:
+    """Mark a contract method whose answers a remote caller may keep for a few seconds.
+
+    ``@cacheable`` alone: any event of the provider drops them; ``@cacheable(invalidated_by=("user.member_*",
+    "user.workspace_deleted"))``: only those (an exact type, or a prefix ending in ``*``). Mark only reads
+    whose answer every change announces with an event; the provider's own process never caches.
+    """
+    patterns = tuple(invalidated_by)
+
+    def mark(fn: F) -> F:
+        setattr(fn, _CACHEABLE, patterns)
+        return fn
+
+    return mark(method) if method is not None else mark
+
+
 def contract_info(proto: Any) -> ContractInfo:
     info = getattr(proto, _ATTR, None)
     if not isinstance(info, ContractInfo):
@@ -75,6 +107,8 @@ class _Method:
     params: Mapping[str, TypeAdapter[Any]]
     defaults: Mapping[str, Any]
     result: TypeAdapter[Any]
+    #: Event types (or ``prefix*``) that drop its cached answers, empty for any; None: never cached.
+    cache: tuple[str, ...] | None = None
 
 
 _METHODS: dict[Callable[..., Any], dict[str, _Method]] = {}
@@ -101,7 +135,8 @@ def _methods(proto: Callable[..., Any]) -> dict[str, _Method]:
             params[pname] = TypeAdapter(hints.get(pname, Any))
             if param.default is not inspect.Parameter.empty:
                 defaults[pname] = param.default
-        out[name] = _Method(name, params, defaults, TypeAdapter(hints.get("return", Any)))
+        cache = getattr(fn, _CACHEABLE, None)
+        out[name] = _Method(name, params, defaults, TypeAdapter(hints.get("return", Any)), cache)
     _METHODS[proto] = out
     return out
 
@@ -115,33 +150,33 @@ def _problem_class(status: int) -> type[ProblemError]:
 
 
 class _HttpContractClient:
-    """Calls a contract's methods on the process that provides it."""
+    """Calls a contract's methods on the process that provides it; answers of cacheable methods come from
+    ``cache`` while it holds them."""
 
     def __init__(
-        self, proto: Callable[..., Any], base_url: str, token: str, client: httpx.AsyncClient
+        self,
+        proto: Callable[..., Any],
+        base_url: str,
+        token: str,
+        client: httpx.AsyncClient,
+        cache: ResultCache | None,
     ) -> None:
         self._info = contract_info(proto)
         self._base = f"{base_url}/internal/{self._info.provider}/{self._info.name}"
-        self._token = token
+        self._headers = {"Authorization": f"Bearer {token}"}
         self._client = client
+        self.cache = cache
         for method in _methods(proto).values():
             setattr(self, method.name, self._make(method))
 
     def _make(self, method: _Method) -> Callable[..., Any]:
         names = list(method.params)
+        url = f"{self._base}/{method.name}"
+        cache = self.cache if self.cache is not None and self.cache.caches(method.name) else None
 
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            bound = dict(zip(names, args, strict=False))
-            bound.update(kwargs)
-            payload = {
-                name: method.params[name].dump_python(value, mode="json", by_alias=True)
-                for name, value in bound.items()
-            }
-            url = f"{self._base}/{method.name}"
+        async def fetch(payload: dict[str, Any]) -> Any:
             try:
-                response = await self._client.post(
-                    url, json={"args": payload}, headers={"Authorization": f"Bearer {self._token}"}
-                )
+                response = await self._client.post(url, json={"args": payload}, headers=self._headers)
             except httpx.HTTPError as exc:
                 raise ServiceUnavailable(
                     f"The {self._info.provider} service cannot be reached: {exc.__class__.__name__}.",
@@ -156,21 +191,56 @@ class _HttpContractClient:
                 error = cls(problem.get("detail"), code=problem.get("code"))
                 error.status = response.status_code  # type: ignore[misc]
                 raise error
-            return method.result.validate_python(response.json()["result"])
+            return response.json()["result"]
 
-        call.__name__ = method.name
-        return call
+        def arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+            bound = dict(zip(names, args, strict=False))
+            bound.update(kwargs)
+            return {
+                name: method.params[name].dump_python(value, mode="json", by_alias=True)
+                for name, value in bound.items()
+            }
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            payload = arguments(args, kwargs)
+            return method.result.validate_python(await fetch(payload))
+
+        async def cached_call(*args: Any, **kwargs: Any) -> Any:
+            assert cache is not None
+            payload = arguments(args, kwargs)
+            key = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+            raw = cache.get(method.name, key)
+            if raw is MISSING:
+                generation = cache.generation
+                raw = await fetch(payload)
+                cache.put(method.name, key, raw, generation)
+            # The wire form is kept and validated on every call: each caller gets objects of its own.
+            return method.result.validate_python(raw)
+
+        chosen = cached_call if cache is not None else call
+        chosen.__name__ = method.name
+        return chosen
+
+
+@dataclass(frozen=True, slots=True)
+class _Asker:
+    plugin: str
+    allowed: frozenset[str]
 
 
 class Contracts:
     """The contracts of one process: those provided here, and clients for those provided elsewhere."""
 
-    def __init__(self, *, peers: Mapping[str, str], service_token: str) -> None:
+    def __init__(self, *, peers: Mapping[str, str], service_token: str, cache_seconds: float = 0.0) -> None:
         self._peers = dict(peers)
         self._token = service_token
         self._local: dict[str, tuple[Callable[..., Any], Any]] = {}
         self._remote: dict[str, Any] = {}
         self._client: httpx.AsyncClient | None = None
+        self._asker: _Asker | None = None
+        #: How long a remote caller keeps the answers of cacheable methods (0: not at all). The host sets
+        #: it from ``WEALIST_CONTRACT_CACHE_SECONDS`` before the plugins are configured.
+        self.cache_seconds = cache_seconds
 
     # Typed as Callable rather than type[P]: mypy refuses a Protocol class where type[P] is expected.
     def provide(self, proto: Callable[..., P], implementation: P) -> None:
@@ -189,8 +259,26 @@ class Contracts:
     def is_local(self, proto: Any) -> bool:
         return contract_info(proto).key in self._local
 
+    @contextlib.contextmanager
+    def configuring(self, manifest: PluginManifest) -> Iterator[None]:
+        """While the host calls one plugin's ``wealist_configure``: a contract it asks for must be listed in
+        its manifest's ``needs`` (or be its own), so that start-up checks and ``wealist plugins`` tell the
+        truth about what it uses."""
+        previous = self._asker
+        self._asker = _Asker(manifest.name, frozenset((*manifest.needs, *manifest.provides)))
+        try:
+            yield
+        finally:
+            self._asker = previous
+
     def get(self, proto: Callable[..., P]) -> P:
         info = contract_info(proto)
+        asker = self._asker
+        if asker is not None and info.key not in asker.allowed and info.provider != asker.plugin:
+            raise PluginError(
+                f"Plugin '{asker.plugin}' uses the contract {info.key}, but its manifest does not list it "
+                f"in 'needs'; add {info.key!r} to the manifest's needs."
+            )
         local = self._local.get(info.key)
         if local is not None:
             return typing.cast(P, local[1])
@@ -205,9 +293,34 @@ class Contracts:
             )
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0))
-        client = _HttpContractClient(proto, base, self._token, self._client)
+        policies = {m.name: m.cache for m in _methods(proto).values() if m.cache is not None}
+        cache = (
+            ResultCache(info.provider, policies, self.cache_seconds)
+            if policies and self.cache_seconds > 0
+            else None
+        )
+        client = _HttpContractClient(proto, base, self._token, self._client, cache)
         self._remote[info.key] = client
         return typing.cast(P, client)
+
+    def remote_caches(self) -> dict[str, list[ResultCache]]:
+        """The caches of the remote contracts asked for so far, by provider."""
+        out: dict[str, list[ResultCache]] = {}
+        for client in self._remote.values():
+            if client.cache is not None:
+                out.setdefault(client.cache.provider, []).append(client.cache)
+        return out
+
+    def cacheable_providers(self) -> list[str]:
+        """The providers running here whose contracts have cacheable methods: their events must reach the
+        caches of the other processes."""
+        return sorted(
+            {
+                contract_info(proto).provider
+                for proto, _impl in self._local.values()
+                if any(m.cache is not None for m in _methods(proto).values())
+            }
+        )
 
     async def close(self) -> None:
         if self._client is not None:

@@ -2,7 +2,9 @@
 
 Each plugin's prefixes go to the process that runs it (``WEALIST_PEERS__<PLUGIN>``, else the default
 upstream: the monolith); WebSocket prefixes get the upgrade headers and long timeouts; ``/internal/`` is
-never routed (contract calls are for the processes of the deployment only).
+never routed (contract calls are for the processes of the deployment only). :func:`default_fallbacks` says
+which plugins' prefixes go to the default upstream only because no peer URL was given for them, which
+``wealist gateway nginx`` prints as warnings.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from urllib.parse import urlsplit
 
 from wealist_core.manifest import PluginManifest
 
-__all__ = ["nginx_config"]
+__all__ = ["default_fallbacks", "nginx_config"]
 
 
 _HEADERS = (
@@ -31,6 +33,21 @@ def _upstream_name(plugin: str) -> str:
 def _server(url: str) -> str:
     parts = urlsplit(url if "://" in url else f"http://{url}")
     return f"{parts.hostname}:{parts.port or 80}"
+
+
+def default_fallbacks(
+    manifests: Sequence[PluginManifest], *, peers: Mapping[str, str], default_upstream: str
+) -> list[str]:
+    """One sentence per plugin with route prefixes but no ``WEALIST_PEERS__<PLUGIN>``: its prefixes go to
+    the default upstream, which is right for a plugin running there and a silent 404 (or worse, another
+    process's answer) for one running in a process of its own."""
+    return [
+        f"plugin '{m.name}' has no WEALIST_PEERS__{m.name.upper()}: its prefixes "
+        f"({', '.join(sorted(m.prefixes))}) go to the default upstream {_server(default_upstream)}; "
+        f"set WEALIST_PEERS__{m.name.upper()} if it runs in a process of its own."
+        for m in manifests
+        if m.prefixes and m.name not in peers
+    ]
 
 
 def nginx_config(

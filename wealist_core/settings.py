@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     # Where peers run when they are not in this process: {"user": "http://user:8080"}.
     peers: dict[str, str] = Field(default_factory=dict)
     service_token: str = ""  # shared by the processes of one deployment; generated in embedded mode
+    # Seconds a process keeps the answers of a remote provider's cacheable contract methods (0: never).
+    contract_cache_seconds: float = Field(default=5.0, ge=0)
     secret_key: str = ""  # signs local blob URLs; generated in embedded mode
     public_url: str = "http://127.0.0.1:8000"  # how browsers reach this deployment
 

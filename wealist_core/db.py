@@ -8,6 +8,7 @@ columns and stamps them with :func:`utcnow`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy.types import TypeDecorator
 
 __all__ = [
     "NAMING_CONVENTION",
+    "Clock",
     "ModelRegistration",
     "UtcDateTime",
     "outbox_table",
@@ -43,6 +45,10 @@ def plugin_metadata() -> MetaData:
 def utcnow() -> dt.datetime:
     """Now, timezone-aware, in UTC: what every stored time is."""
     return dt.datetime.now(dt.UTC)
+
+
+#: What a service takes to tell the time (``clock: Clock = utcnow``), so that a test can choose it.
+Clock = Callable[[], dt.datetime]
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):

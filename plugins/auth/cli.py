@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from wealist_plugins.auth.config import AuthSettings
 from wealist_plugins.auth.keys import KeyRing, KeyStore, SigningKey
 from wealist_plugins.auth.models import METADATA
+from wealist_plugins.auth.options import AuthOptions
 from wealist_plugins.auth.secretbox import SecretBox
 
 from wealist_core import (
@@ -36,7 +36,7 @@ class RotationResult:
     keep_seconds: float
 
 
-def key_ring(store: KeyStore | None, settings: AuthSettings, static: Sequence[SigningKey] = ()) -> KeyRing:
+def key_ring(store: KeyStore | None, settings: AuthOptions, static: Sequence[SigningKey] = ()) -> KeyRing:
     return KeyRing(
         store=store,
         static=static,
@@ -50,7 +50,7 @@ def key_ring(store: KeyStore | None, settings: AuthSettings, static: Sequence[Si
 async def rotate_keys(settings: Settings, *, adapters: Sequence[object] = ()) -> RotationResult:
     """Add a new current signing key to the auth database and drop keys no live token can need."""
     settings = ensure_secrets(settings)
-    config = AuthSettings.from_settings(settings)
+    config = AuthOptions.from_settings(settings)
     if config.signing_key:
         raise ConfigurationError(
             "WEALIST_AUTH__SIGNING_KEY is set, so keys come from settings: put the new key there and the old "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 
-from wealist_plugins.auth.config import AuthSettings, RateLimit
+from wealist_plugins.auth.options import AuthOptions, RateLimit
 
 from wealist_core import KeyValue, RateLimiter
 
@@ -22,7 +22,7 @@ def _account(value: str) -> str:
 class AuthLimits:
     """One method per guarded action; each raises ``RateLimited`` when a limit is reached."""
 
-    def __init__(self, kv: KeyValue, settings: AuthSettings) -> None:
+    def __init__(self, kv: KeyValue, settings: AuthOptions) -> None:
         self._limiter = RateLimiter(kv, prefix="ratelimit:")
         self._settings = settings
 

@@ -20,7 +20,7 @@ from authlib.oauth2.auth import ClientAuth
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oidc.core import CodeIDToken
-from wealist_plugins.auth.config import OidcProviderConfig
+from wealist_plugins.auth.options import OidcProviderConfig
 
 __all__ = ["OidcError", "OidcProvider", "OidcUser"]
 

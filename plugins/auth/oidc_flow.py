@@ -26,9 +26,9 @@ from urllib.parse import urlencode
 from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
-from wealist_plugins.auth.config import AuthSettings
 from wealist_plugins.auth.models import Account, Identity
 from wealist_plugins.auth.oidc import OidcError, OidcProvider, OidcUser
+from wealist_plugins.auth.options import AuthOptions
 from wealist_plugins.auth.repository import AuthRepository
 from wealist_plugins.auth.schemas import ProviderOut, TokenPair
 from wealist_plugins.auth.service import AuthService, Client
@@ -57,7 +57,7 @@ class OidcFlow:
         providers: dict[str, OidcProvider],
         kv: KeyValue,
         service: AuthService,
-        settings: AuthSettings,
+        settings: AuthOptions,
     ) -> None:
         self.providers = providers
         self._kv = kv

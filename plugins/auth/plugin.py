@@ -12,13 +12,13 @@ import httpx
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 from wealist_plugins.auth.cli import MIGRATIONS, add_commands, key_ring
-from wealist_plugins.auth.config import AuthSettings
 from wealist_plugins.auth.contract import TokenKeys
 from wealist_plugins.auth.keys import KeyRing, KeyStore, load_static_keys
 from wealist_plugins.auth.limits import AuthLimits
 from wealist_plugins.auth.models import METADATA
 from wealist_plugins.auth.oidc import OidcProvider
 from wealist_plugins.auth.oidc_flow import OidcFlow
+from wealist_plugins.auth.options import AuthOptions
 from wealist_plugins.auth.passwords import PasswordHasher
 from wealist_plugins.auth.routes import AuthRoutes
 from wealist_plugins.auth.secretbox import SecretBox
@@ -38,7 +38,7 @@ log = logging.getLogger("wealist.auth")
 class AuthPlugin:
     """Sign-up, sign-in (password, OpenID Connect, TOTP), tokens, sessions and signing keys."""
 
-    settings: AuthSettings
+    settings: AuthOptions
     keys: KeyRing
     service: AuthService
     flow: OidcFlow
@@ -60,7 +60,7 @@ class AuthPlugin:
 
     @hookimpl
     def wealist_configure(self, settings: Settings, container: Container) -> None:
-        config = self.settings = AuthSettings.from_settings(settings)
+        config = self.settings = AuthOptions.from_settings(settings)
         database = container.database("auth")
         kv = container.keyvalue("auth")
         self.keys = key_ring(

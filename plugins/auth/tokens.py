@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from wealist_plugins.auth.config import TokenSettings
 from wealist_plugins.auth.keys import ALGORITHM, KeyRing
+from wealist_plugins.auth.options import TokenSettings
 
 from wealist_core import KeyValue, Principal, ServiceUnavailable, Unauthorized
 

@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection
-from wealist_plugins.auth.config import TokenSettings
 from wealist_plugins.auth.contract import TokenKeys
+from wealist_plugins.auth.options import TokenSettings
 from wealist_plugins.auth.tokens import AccessTokenVerifier, JwksCache
 
 from wealist_core import KeyValue, PluginManifest, Principal, Settings, Unauthorized, hookimpl

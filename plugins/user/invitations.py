@@ -17,16 +17,15 @@ import uuid
 
 from wealist_plugins.user.access import actor, locked, normalise_email, require_inviter
 from wealist_plugins.user.contract import InvitationSent, Membership, Role
-from wealist_plugins.user.membership import add_member, admin_limit_reached, already_member
+from wealist_plugins.user.joining import add_member, admin_limit_reached, already_member
 from wealist_plugins.user.models import Invitation, User, Workspace
 from wealist_plugins.user.options import UserOptions
 from wealist_plugins.user.pagination import PageQuery, decode_cursor, split_page
 from wealist_plugins.user.repository import UserRepository
 from wealist_plugins.user.schemas import AcceptResult, InvitationOut, InviteIn, InviteResult, InviteStatus
-from wealist_plugins.user.service import Clock
 from wealist_plugins.user.workspaces import workspace_out
 
-from wealist_core import Conflict, Forbidden, Mailer, MailMessage, NotFound, UnitOfWork, utcnow
+from wealist_core import Clock, Conflict, Forbidden, Mailer, MailMessage, NotFound, UnitOfWork, utcnow
 from wealist_core.http import Page
 
 __all__ = ["InvitationService", "hash_token"]

@@ -8,14 +8,13 @@ import uuid
 
 from wealist_plugins.user.access import actor, locked, workspace_not_found
 from wealist_plugins.user.contract import MANAGERS, JoinRequestCreated, JoinRequestDecided, Membership, Role
-from wealist_plugins.user.membership import add_member, already_member
+from wealist_plugins.user.joining import add_member, already_member
 from wealist_plugins.user.models import JoinRequest, User
 from wealist_plugins.user.pagination import decode_cursor, split_page
 from wealist_plugins.user.repository import UserRepository
 from wealist_plugins.user.schemas import JoinRequestIn, JoinRequestOut, JoinRequestQuery, JoinStatus
-from wealist_plugins.user.service import Clock
 
-from wealist_core import Conflict, NotFound, UnitOfWork, utcnow
+from wealist_core import Clock, Conflict, NotFound, UnitOfWork, utcnow
 from wealist_core.http import Page
 
 __all__ = ["JoinRequestService"]

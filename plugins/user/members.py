@@ -13,15 +13,14 @@ import uuid
 from wealist_plugins.user.access import actor, locked
 from wealist_plugins.user.avatars import AvatarUrls
 from wealist_plugins.user.contract import MemberRemoved, MemberRoleChanged, Membership, Role
-from wealist_plugins.user.membership import admin_limit_reached
+from wealist_plugins.user.joining import admin_limit_reached
 from wealist_plugins.user.models import Member, Profile, User
 from wealist_plugins.user.options import UserOptions
 from wealist_plugins.user.pagination import PageQuery, decode_cursor, split_page
 from wealist_plugins.user.repository import UserRepository
 from wealist_plugins.user.schemas import MemberOut
-from wealist_plugins.user.service import Clock
 
-from wealist_core import Conflict, Forbidden, NotFound, UnitOfWork, utcnow
+from wealist_core import Clock, Conflict, Forbidden, NotFound, UnitOfWork, utcnow
 from wealist_core.http import Page
 
 __all__ = ["MemberService"]

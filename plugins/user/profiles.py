@@ -17,9 +17,8 @@ from wealist_plugins.user.models import DEFAULT_SCOPE, AvatarUpload, Profile, Us
 from wealist_plugins.user.options import AVATAR_TYPES, UserOptions
 from wealist_plugins.user.repository import UserRepository
 from wealist_plugins.user.schemas import AvatarUploadIn, AvatarUploadOut, ProfileOut, ProfilePatch
-from wealist_plugins.user.service import Clock
 
-from wealist_core import BlobStore, NotFound, PayloadTooLarge, UnitOfWork, utcnow
+from wealist_core import BlobStore, Clock, NotFound, PayloadTooLarge, UnitOfWork, utcnow
 
 __all__ = ["ProfileService"]
 

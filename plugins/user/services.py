@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from wealist_plugins.user.accounts import AccountService
 from wealist_plugins.user.avatars import AvatarUrls
+from wealist_plugins.user.directory import UserDirectory
 from wealist_plugins.user.invitations import InvitationService
 from wealist_plugins.user.join_requests import JoinRequestService
 from wealist_plugins.user.members import MemberService
 from wealist_plugins.user.options import UserOptions
 from wealist_plugins.user.profiles import ProfileService
-from wealist_plugins.user.service import AccountService, UserDirectory
 from wealist_plugins.user.workspaces import WorkspaceService
 
 from wealist_core import Container, Settings

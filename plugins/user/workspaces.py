@@ -7,7 +7,7 @@ import uuid
 
 from wealist_plugins.user.access import actor, locked
 from wealist_plugins.user.contract import MemberRoleChanged, Membership, Role, WorkspaceDeleted
-from wealist_plugins.user.membership import add_member, admin_limit_reached
+from wealist_plugins.user.joining import add_member, admin_limit_reached
 from wealist_plugins.user.models import Member, Workspace
 from wealist_plugins.user.options import UserOptions
 from wealist_plugins.user.pagination import PageQuery, decode_cursor, split_page
@@ -19,9 +19,8 @@ from wealist_plugins.user.schemas import (
     WorkspacePatch,
     WorkspacePublic,
 )
-from wealist_plugins.user.service import Clock
 
-from wealist_core import Conflict, NotFound, UnitOfWork, utcnow
+from wealist_core import Clock, Conflict, NotFound, UnitOfWork, utcnow
 from wealist_core.http import Page
 
 __all__ = ["WorkspaceService", "workspace_out"]

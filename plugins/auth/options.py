@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from wealist_core import ConfigurationError, Settings
 from wealist_core.settings import PluginSettings
 
-__all__ = ["AuthSettings", "OidcProviderConfig", "RateLimit", "TokenSettings"]
+__all__ = ["AuthOptions", "OidcProviderConfig", "RateLimit", "TokenSettings"]
 
 PLUGIN = "auth"
 T = TypeVar("T")
@@ -152,7 +152,7 @@ _PROVIDER_EXAMPLE = (
 
 
 @dataclass(frozen=True, slots=True)
-class AuthSettings:
+class AuthOptions:
     """Every option of the auth plugin, with production defaults."""
 
     tokens: TokenSettings
@@ -181,7 +181,7 @@ class AuthSettings:
     secret_key: str = field(default="", repr=False)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> AuthSettings:
+    def from_settings(cls, settings: Settings) -> AuthOptions:
         o = settings.for_plugin(PLUGIN)
         public = settings.public_url.rstrip("/")
         return cls(

@@ -113,13 +113,14 @@ from wealist_core.eventbus import DeadLetter, EventBusOptions, EventSubscription
 __all__ += ["DeadLetter", "EventBusOptions", "EventSubscriptions"]
 
 # The toolkit every domain plugin shares: typed events, the column types and naming of its tables.
-from wealist_core.db import NAMING_CONVENTION, UtcDateTime, plugin_metadata, utcnow  # noqa: E402
+from wealist_core.db import NAMING_CONVENTION, Clock, UtcDateTime, plugin_metadata, utcnow  # noqa: E402
 from wealist_core.events import DomainEvent, subscribe  # noqa: E402
 from wealist_core.ports import BoundDatabase  # noqa: E402
 
 __all__ += [
     "NAMING_CONVENTION",
     "BoundDatabase",
+    "Clock",
     "DomainEvent",
     "UtcDateTime",
     "plugin_metadata",

@@ -127,3 +127,8 @@ __all__ += [
     "subscribe",
     "utcnow",
 ]
+
+# Periodic jobs a plugin registers with wealist_register_jobs, and what each run receives.
+from wealist_core.jobs import Job, JobContext  # noqa: E402
+
+__all__ += ["Job", "JobContext"]

@@ -40,6 +40,7 @@ from wealist_core.observability import HostMiddleware, Metrics, configure_loggin
 from wealist_core.peers import INTERNAL_OPENAPI, Peers
 from wealist_core.plugins import PluginHost
 from wealist_core.ports import EventBus
+from wealist_core.scheduler import JobScheduler
 from wealist_core.security import Principal
 from wealist_core.settings import Settings
 
@@ -68,6 +69,7 @@ class WealistState:
     openapi: dict[str, Any] | None = None
     health_checks: dict[str, Any] = field(default_factory=dict)
     consumer_groups: list[str] = field(default_factory=list)  # plugins with event subscriptions
+    jobs: JobScheduler | None = None  # the periodic jobs of this process's plugins
 
     authenticators: list[Callable[..., Any]] = field(default_factory=list)
 
@@ -140,6 +142,8 @@ def create_app(
         lifespan=_lifespan(state),
     )
     app.state.wealist = state
+    # Before the adapters start: a plugin with jobs gets its key space bound here if it has none.
+    state.jobs = JobScheduler.collect(host, container, metrics)
     return app
 
 
@@ -336,6 +340,8 @@ def _lifespan(state: WealistState) -> Any:
             for managers in host.per_plugin("wealist_lifespan", app=app).values():
                 for manager in managers:
                     await stack.enter_async_context(manager)
+            if state.jobs is not None:  # last in, first out: no job runs while the rest stops
+                await stack.enter_async_context(state.jobs.running())
             if settings.environment != "test":
                 # What start-up built (modules, models, routes) lives as long as the process: moved out of
                 # the collector's sight, it is no longer scanned by every full collection while requests

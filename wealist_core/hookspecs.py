@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from wealist_core.adapters import AdapterSpec
     from wealist_core.container import Container
     from wealist_core.db import ModelRegistration
+    from wealist_core.jobs import Job
     from wealist_core.manifest import PluginManifest
     from wealist_core.ports import EventHandler
     from wealist_core.security import Principal
@@ -98,3 +99,9 @@ def wealist_health_checks() -> dict[str, Callable[[], Awaitable[None]]]:  # type
 def wealist_register_commands(cli: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add subcommands to the ``wealist`` command line. A subcommand sets ``func`` with
     ``parser.set_defaults(func=...)``; ``func(args)`` returns an exit status or an awaitable of one."""
+
+
+@hookspec
+def wealist_register_jobs() -> Iterable[Job]:  # type: ignore[empty-body]
+    """Periodic jobs (``Job(name, func, every=...)`` or ``cron=...``), each run once per period across every
+    process and replica of the plugin, with a lease in the plugin's key-value space."""

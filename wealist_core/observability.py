@@ -22,7 +22,7 @@ import weakref
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -256,6 +256,8 @@ class AccessLog:
 
 #: Upper bounds of the latency histogram's buckets, in seconds.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+#: Periodic jobs last from milliseconds (nothing to purge) to many minutes (a digest for everyone).
+JOB_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
 
 
 class _RouteStats:
@@ -353,6 +355,26 @@ class Metrics:
             "wealist_eventbus_lag",
             "Events not yet handled by a plugin's consumer group.",
             ["plugin"],
+            registry=self.registry,
+        )
+        # Periodic jobs (wealist_core.scheduler): a few runs an hour, so the client library's types serve.
+        self.job_runs = Counter(
+            "wealist_job_runs",
+            "Periodic job runs in this process by plugin, job and outcome (success, failure, timeout).",
+            ["plugin", "job", "outcome"],
+            registry=self.registry,
+        )
+        self.job_duration = Histogram(
+            "wealist_job_duration_seconds",
+            "Duration of periodic job runs by plugin and job.",
+            ["plugin", "job"],
+            buckets=JOB_BUCKETS,
+            registry=self.registry,
+        )
+        self.job_last_success = Gauge(
+            "wealist_job_last_success_timestamp_seconds",
+            "Start (Unix time) of each job's last successful run, in whichever process ran it.",
+            ["plugin", "job"],
             registry=self.registry,
         )
 

@@ -12,7 +12,8 @@
 - lifespan: ``entered`` / ``exited``;
 - authenticate: ``Authorization: Bearer everything:<user id>`` is that user;
 - health checks: ``everything`` in ``/health/ready``, failing while ``healthy`` is False;
-- commands: ``wealist everything-hello --name NAME``.
+- commands: ``wealist everything-hello --name NAME``;
+- jobs: ``everything.tick`` (hourly) counts its runs in ``ticks``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from wealist_core import (
     AdapterContext,
     AdapterSpec,
     Event,
+    Job,
+    JobContext,
     ModelRegistration,
     PluginManifest,
     Principal,
@@ -121,6 +124,7 @@ class EverythingPlugin:
         self.healthy = True
         self.received: list[dict[str, Any]] = []
         self.arrived = asyncio.Event()  # set on every event received
+        self.ticks = 0
 
     @hookimpl
     def wealist_plugin_manifest(self) -> PluginManifest:
@@ -198,6 +202,10 @@ class EverythingPlugin:
         parser.add_argument("--name", default="world")
         parser.set_defaults(func=self._hello)
 
+    @hookimpl
+    def wealist_register_jobs(self) -> list[Job]:
+        return [Job("tick", self._tick, every=3600, description="counts its runs")]
+
     # ------------------------------------------------------------------------------------- behaviour
 
     def _container(self) -> Container:
@@ -251,6 +259,9 @@ class EverythingPlugin:
     async def _check(self) -> None:
         if not self.healthy:
             raise RuntimeError("the everything toy was told to be unwell")
+
+    async def _tick(self, ctx: JobContext) -> None:
+        self.ticks += 1
 
     def _hello(self, args: argparse.Namespace) -> int:
         print(f"hello {args.name} from everything")

@@ -67,6 +67,31 @@ def test_generated_configuration_passes_nginx_check(tmp_path: Path, static: bool
     assert "test is successful" in check.stderr
 
 
+def test_gateway_warns_of_each_plugin_whose_prefixes_fall_back_to_the_default_upstream(
+    tmp_path: Path,
+) -> None:
+    env = wealist_env(
+        {"WEALIST_PLUGIN_MODULES": ALL_TOYS, "WEALIST_PEERS__GREETER": "http://127.0.0.1:8081"},
+        data_dir=tmp_path / "data",
+    )
+    result = run_wealist(["gateway", "nginx", "--default-upstream", "http://127.0.0.1:8000"], env)
+
+    assert result.returncode == 0, result.stderr
+    assert "upstream wealist_consumer" in result.stdout  # the configuration is written all the same
+    warnings = result.stderr.splitlines()
+    assert len(warnings) == 2, result.stderr  # consumer and everything; greeter has its peer
+    by_plugin = {
+        plugin: line for line in warnings for plugin in ("consumer", "everything") if f"'{plugin}'" in line
+    }
+    assert set(by_plugin) == {"consumer", "everything"}
+    assert by_plugin["consumer"].startswith(
+        "wealist: warning: plugin 'consumer' has no WEALIST_PEERS__CONSUMER"
+    )
+    assert "(/api/consumer)" in by_plugin["consumer"]
+    assert "127.0.0.1:8000" in by_plugin["consumer"]
+    assert "/ws/everything" in by_plugin["everything"]
+
+
 # ------------------------------------------------------------------------------------------- split shape
 
 
@@ -144,6 +169,34 @@ async def test_each_prefix_reaches_the_process_running_its_plugin(
     assert relayed.status_code == 200, relayed.text
     assert relayed.json()["servedBy"] == split.consumer.pid
     assert relayed.json()["greeting"]["pid"] == split.greeter.pid  # the contract call crossed processes
+
+
+async def test_openapi_at_the_gateway_shows_the_routes_of_every_process(
+    client: httpx.AsyncClient, split: Split
+) -> None:
+    merged = await client.get("/api/openapi.json")
+    async with httpx.AsyncClient() as direct:
+        greeter_own = await direct.get(f"{split.greeter.url}/api/openapi.json")
+
+    assert merged.status_code == 200, merged.text
+    paths = merged.json()["paths"]
+    assert "get" in paths["/api/greeter/hello/{name}"]  # served by the greeter's process
+    assert "get" in paths["/api/consumer/greet/{name}"]  # served by the consumer's, behind the gateway
+    assert "/ws/greeter/echo" in paths
+    assert "x-wealist-unavailable" not in merged.json()
+    assert "Greeting" in merged.json()["components"]["schemas"]
+    # The greeter has no peer: its own document stays its own.
+    assert "/api/consumer/greet/{name}" not in greeter_own.json()["paths"]
+
+
+async def test_readiness_reports_the_peers_a_process_calls(split: Split) -> None:
+    async with httpx.AsyncClient() as direct:
+        consumer = await direct.get(f"{split.consumer.url}/health/ready")
+        greeter = await direct.get(f"{split.greeter.url}/health/ready")
+
+    assert consumer.status_code == 200, consumer.text
+    assert consumer.json()["checks"]["peer:greeter"] == "ok"
+    assert not any(name.startswith("peer:") for name in greeter.json()["checks"])  # it calls no one
 
 
 async def test_problem_from_the_provider_crosses_the_gateway(client: httpx.AsyncClient) -> None:

@@ -12,8 +12,11 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
+from tests.support.processes import free_port, serving
 from wealist_core import AdapterContext, AdapterSpec, PluginManifest, Resource, Settings, hookimpl
 from wealist_core.app import create_app
 from wealist_core.http import ApiRoute
@@ -174,6 +177,41 @@ async def test_ready_is_503_naming_a_failing_adapter(
     assert response.status_code == 503
     assert response.json()["failing"] == ["keyvalue:toy://cache"]
     assert response.json()["checks"]["keyvalue:toy://cache"] == "failing: toy server went away"
+
+
+async def test_ready_is_503_naming_a_peer_that_does_not_answer_and_never_its_password(
+    settings_factory: SettingsFactory,
+) -> None:
+    async def live(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    alive = Starlette(routes=[Route("/health/live", live)])
+    async with serving(alive) as alive_url:
+        peers = {
+            "ghost": f"http://ops:hunter2@127.0.0.1:{free_port()}",  # nothing listens there
+            "alive": alive_url,
+            "watched": "http://127.0.0.1:1",  # runs in this process: not a peer, not checked
+        }
+        application = create_app(
+            settings_factory(keyvalue_url="toy://cache", peers=peers),
+            plugins=[Watched()],
+            adapters=[toy_adapters([])],
+        )
+        async with (
+            application.router.lifespan_context(application),
+            httpx.AsyncClient(transport=httpx.ASGITransport(application), base_url="http://t") as http,
+        ):
+            response = await http.get("/health/ready")
+
+    assert response.status_code == 503, response.text
+    body = response.json()
+    assert body["failing"] == ["peer:ghost"]
+    assert body["checks"]["peer:alive"] == "ok"
+    assert "peer:watched" not in body["checks"]
+    assert body["checks"]["peer:ghost"].startswith(
+        "failing: 'ghost' does not answer at http://ops:***@127.0.0.1:"
+    )
+    assert "hunter2" not in response.text
 
 
 async def test_the_lifespan_closes_the_adapters(

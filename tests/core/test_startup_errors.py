@@ -19,6 +19,7 @@ CONSUMER = "tests.plugins.consumer:ConsumerPlugin"
 EVERYTHING = "tests.plugins.everything:EverythingPlugin"
 THIEF = "tests.plugins.misfits:PrefixThiefPlugin"
 RIVAL = "tests.plugins.misfits:RivalAdapterPlugin"
+STOWAWAY = "tests.plugins.stowaway:StowawayPlugin"
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,10 @@ CASES: dict[str, Case] = {
             "add 'greeter' to WEALIST_PLUGINS",
             "WEALIST_PEERS__GREETER",
         ),
+    ),
+    "contract used but not in the manifest's needs": Case(
+        {"WEALIST_PLUGIN_MODULES": f"{GREETER},{STOWAWAY}"},
+        ("Plugin 'stowaway'", "greeter.Greeter", "'needs'", "add 'greeter.Greeter' to the manifest"),
     ),
     "unknown URL scheme": Case(
         {"WEALIST_PLUGIN_MODULES": EVERYTHING, "WEALIST_DATABASE_URL": "mysql://root@127.0.0.1/wealist"},

@@ -1,4 +1,5 @@
-"""Fixtures of the auth tests: every test runs on the embedded defaults and on PostgreSQL + Redis."""
+"""Fixtures of the auth tests: every test runs on the embedded defaults and on PostgreSQL + Redis (the
+toolkit's session database, emptied before each test, and the test Redis database, flushed)."""
 
 from __future__ import annotations
 
@@ -10,22 +11,19 @@ import pytest
 from starlette.applications import Starlette
 
 from tests.auth.support import monolith, running, settings_for
+from wealist_core.testing import BACKENDS
 
 
-@pytest.fixture(params=["embedded", "real"])
-def backend(request: pytest.FixtureRequest) -> dict[str, Any]:
-    """Settings choosing the infrastructure: SQLite + memory://, or PostgreSQL + Redis (migrated at start)."""
-    if request.param == "embedded":
-        return {}
-    postgres = request.getfixturevalue("postgres_url")
-    redis = request.getfixturevalue("redis_url")
-    return {
-        "database_url": postgres,
-        "keyvalue_url": redis,
-        "pubsub_url": redis,
-        "eventbus_url": redis,
-        "auto_migrate": True,
-    }
+@pytest.fixture(params=BACKENDS)
+def wealist_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def backend(wealist_infrastructure: dict[str, Any]) -> dict[str, Any]:
+    """Settings choosing the infrastructure: none (SQLite + memory://), or PostgreSQL + Redis (migrated at
+    start)."""
+    return wealist_infrastructure
 
 
 @pytest.fixture

@@ -12,16 +12,17 @@ from typing import Annotated, Any
 import httpx
 import pytest
 from starlette.applications import Starlette
-from starlette.requests import HTTPConnection
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute
 
-from wealist_core import Conflict, PluginManifest, Principal, RateLimited, Settings, Unauthorized, hookimpl
+from wealist_core import Conflict, PluginManifest, Principal, RateLimited, Settings, hookimpl
 from wealist_core.app import create_app
 from wealist_core.http import ApiModel, ApiRoute, Field
 from wealist_core.observability import JsonFormatter, plugin_var, user_var
+from wealist_core.testing import TestAuthPlugin, headers_for
 
 SettingsFactory = Callable[..., Settings]
+USER = uuid.UUID("5d1f0c2e-7a8b-4c3d-9e0f-112233445566")  # the caller of the authenticated routes
 
 
 class NewTask(ApiModel):
@@ -142,18 +143,9 @@ class ToyPlugin:
             ),
         ]
 
-    @hookimpl
-    def wealist_authenticate(self, request: HTTPConnection) -> Principal | None:
-        header = request.headers.get("authorization", "")
-        if not header:
-            return None
-        if header == "Bearer good":
-            return Principal(id="user-1")
-        raise Unauthorized("That token has expired.", code="TOKEN_EXPIRED")
-
 
 def build(settings_factory: SettingsFactory, **values: Any) -> Starlette:
-    return create_app(settings_factory(**values), plugins=[ToyPlugin])
+    return create_app(settings_factory(**values), plugins=[ToyPlugin, TestAuthPlugin])
 
 
 @pytest.fixture
@@ -348,20 +340,22 @@ async def test_an_auth_route_without_credentials_is_a_401(client: httpx.AsyncCli
 
 
 async def test_an_auth_route_gets_the_principal_of_the_authenticate_hook(client: httpx.AsyncClient) -> None:
-    response = await client.get("/api/toy/me", headers={"authorization": "Bearer good"})
-    assert response.json() == {"values": {"id": "user-1"}}
+    response = await client.get("/api/toy/me", headers=headers_for(USER))
+    assert response.json() == {"values": {"id": str(USER)}}
 
 
 async def test_an_invalid_credential_is_the_401_the_hook_raised(client: httpx.AsyncClient) -> None:
     assert_problem(
-        await client.get("/api/toy/me", headers={"authorization": "Bearer old"}), 401, "TOKEN_EXPIRED"
+        await client.get("/api/toy/me", headers={"authorization": "Bearer test:old"}),
+        401,
+        "TEST_TOKEN_INVALID",
     )
 
 
 async def test_an_open_route_may_ask_for_an_optional_principal(client: httpx.AsyncClient) -> None:
     assert (await client.get("/api/toy/maybe-me")).json() == {"values": {"id": None}}
-    signed_in = await client.get("/api/toy/maybe-me", headers={"authorization": "Bearer good"})
-    assert signed_in.json() == {"values": {"id": "user-1"}}
+    signed_in = await client.get("/api/toy/maybe-me", headers=headers_for(USER))
+    assert signed_in.json() == {"values": {"id": str(USER)}}
 
 
 # ------------------------------------------------------------------------------------------ request ids
@@ -397,18 +391,18 @@ async def test_log_lines_of_a_request_carry_its_id_plugin_and_user(client: httpx
     previous = root.level
     root.setLevel(logging.INFO)
     try:
-        await client.get("/api/toy/me", headers={"authorization": "Bearer good", "x-request-id": "req-7"})
+        await client.get("/api/toy/me", headers={**headers_for(USER), "x-request-id": "req-7"})
     finally:
         root.removeHandler(handler)
         root.setLevel(previous)
 
     mine = next(line for line in lines if line["logger"] == "toy.service")
-    assert (mine["requestId"], mine["plugin"], mine["userId"]) == ("req-7", "toy", "user-1")
+    assert (mine["requestId"], mine["plugin"], mine["userId"]) == ("req-7", "toy", str(USER))
     access = next(line for line in lines if line["logger"] == "wealist.access")
     assert (access["requestId"], access["plugin"], access["userId"], access["status"]) == (
         "req-7",
         "toy",
-        "user-1",
+        str(USER),
         200,
     )
     assert plugin_var.get() is None and user_var.get() is None, "nothing leaks out of the request"

@@ -49,6 +49,7 @@ from wealist_core._types import ASGIApp, Message, Receive, Scope, Send
 from wealist_core.container import Container
 from wealist_core.http.models import ApiModel
 from wealist_core.http.routing import ApiRoute
+from wealist_core.testing import bearer_credential
 from wealist_core.websocket import authenticate_websocket
 
 __all__ = ["EverythingKeyValue", "EverythingPlugin", "StampMiddleware"]
@@ -184,10 +185,10 @@ class EverythingPlugin:
 
     @hookimpl
     def wealist_authenticate(self, request: HTTPConnection) -> Principal | None:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.startswith(TOKEN_PREFIX):
+        # The hook stays here because this toy implements every hook; reading the header is the toolkit's.
+        user = bearer_credential(request, TOKEN_PREFIX)
+        if user is None:
             return None  # not ours: another plugin may know the credential
-        user = token[len(TOKEN_PREFIX) :]
         if not user:
             raise Unauthorized("An everything token names its user.", code="EVERYTHING_TOKEN_INVALID")
         return Principal(id=user)

@@ -149,8 +149,31 @@ async def _migrate(settings: Settings) -> list[str]:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    if args.make:
+        return _make(args)
     done = asyncio.run(_migrate(_settings(args)))
     print(f"Migrated: {', '.join(done)}" if done else "No plugin of this process has tables.")
+    return 0
+
+
+def _make(args: argparse.Namespace) -> int:
+    from wealist_core._make_revision import make_revision
+
+    if not args.message:
+        raise ConfigurationError(
+            'Say what the revision does: wealist migrate --make PLUGIN -m "add due dates".'
+        )
+    path, changes = asyncio.run(
+        make_revision(
+            Settings.load(), args.make, args.message, empty=args.empty, database_url=args.database_url or ""
+        )
+    )
+    if path is None:
+        print(f"No changes: the models of '{args.make}' match its migrations; no revision written.")
+        return 0
+    print(f"Wrote {path}")
+    for change in changes:
+        print(f"  {change}")
     return 0
 
 
@@ -263,8 +286,17 @@ def build_parser() -> argparse.ArgumentParser:
     plugins.add_argument("--json", action="store_true")
     plugins.set_defaults(func=cmd_plugins)
 
-    migrate = sub.add_parser("migrate", help="apply every plugin's database migrations")
+    migrate = sub.add_parser("migrate", help="apply every plugin's database migrations, or --make one")
     migrate.add_argument("--plugins")
+    migrate.add_argument("--make", metavar="PLUGIN", help="write PLUGIN's next revision from its models")
+    migrate.add_argument("-m", "--message", help="what the revision does (with --make)")
+    migrate.add_argument(
+        "--empty", action="store_true", help="with --make: a blank revision (data migrations)"
+    )
+    migrate.add_argument(
+        "--database-url",
+        help="with --make: compare on this database, upgraded first (default: scratch SQLite)",
+    )
     migrate.set_defaults(func=cmd_migrate)
 
     config = sub.add_parser("config", help="print the effective configuration, secrets masked")

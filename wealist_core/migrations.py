@@ -41,6 +41,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -59,6 +60,8 @@ __all__ = [
     "TEMPLATE_DIR",
     "create_outbox_table",
     "current",
+    "describe_differences",
+    "differences",
     "drop_outbox_table",
     "revision",
     "run_env",
@@ -119,6 +122,16 @@ async def current(database: Database, registration: ModelRegistration) -> tuple[
         return await connection.run_sync(_current, registration.plugin)
 
 
+async def differences(database: Database, registration: ModelRegistration) -> list[Any]:
+    """What the plugin's models have that its tables on ``database`` lack, or the reverse, as Alembic's
+    autogenerate sees it (``[("add_column", None, "board_task", Column(...)), ...]``); empty when they match.
+
+    Upgrade the database first: on a database at the plugin's heads, a difference is a model change that
+    no migration carries. Only the plugin's own tables are compared (see :func:`run_env`)."""
+    async with database.engine.connect() as connection:
+        return await connection.run_sync(_differences, registration)
+
+
 async def revision(
     database: Database, registration: ModelRegistration, message: str, *, autogenerate: bool = True
 ) -> Path:
@@ -155,17 +168,48 @@ def _current(connection: Connection, plugin: str) -> tuple[str, ...]:
     return tuple(sorted(context.get_current_heads()))
 
 
+def describe_differences(diffs: Iterable[Any]) -> list[str]:
+    """One line per difference of :func:`differences`: ``add column board_task.due_at``,
+    ``modify board_task.title type VARCHAR(200) -> String(length=100)``."""
+    lines: list[str] = []
+    for diff in diffs:
+        for op in diff if isinstance(diff, list) else [diff]:  # a column's modifications come as a list
+            lines.append(_describe(op))
+    return lines
+
+
+def _describe(op: tuple[Any, ...]) -> str:
+    kind, verb = op[0], op[0].replace("_", " ", 1)
+    if kind in ("add_table", "remove_table"):
+        return f"{verb} {op[1].name}"
+    if kind in ("add_column", "remove_column"):
+        return f"{verb} {op[2]}.{op[3].name}"
+    if kind in ("add_index", "remove_index", "add_constraint", "remove_constraint", "add_fk", "remove_fk"):
+        return f"{verb} {op[1].name or '(unnamed)'} on {op[1].table.name}"
+    if kind.startswith("modify_"):
+        return f"modify {op[2]}.{op[3]} {kind[len('modify_') :]} {op[5]!r} -> {op[6]!r}"
+    return repr(op)
+
+
+def _differences(connection: Connection, registration: ModelRegistration) -> list[Any]:
+    context = MigrationContext.configure(connection, opts=_compare_options(registration))
+    return list(compare_metadata(context, registration.metadata))
+
+
 def _revision(
     connection: Connection, registration: ModelRegistration, folder: Path, message: str, autogenerate: bool
 ) -> Path:
     config = _config(registration, folder, connection)
-    first = not ScriptDirectory.from_config(config).get_heads()
+    number = sum(1 for _ in ScriptDirectory.from_config(config).walk_revisions()) + 1
+    # Numbered in order, as the first ones are written by hand: `board_0002`, in 0002_<message>.py.
+    config.set_main_option("file_template", f"{number:04d}_%%(slug)s")
     script = command.revision(
         config,
         message=message,
         autogenerate=autogenerate,
+        rev_id=f"{registration.plugin}_{number:04d}",
         # The first revision names the branch after the plugin, so `board@head` means something.
-        branch_label=registration.plugin if first else None,
+        branch_label=registration.plugin if number == 1 else None,
     )
     assert script is not None and not isinstance(script, list)  # one branch, one new file
     return Path(script.path)
@@ -215,14 +259,21 @@ def run_env() -> None:
     context.configure(
         connection=connection,
         target_metadata=registration.metadata,
-        version_table=version_table(registration.plugin),
-        include_object=_own_objects(registration),
         # Batch operations let one migration ALTER tables on SQLite and PostgreSQL alike.
         render_as_batch=True,
-        compare_type=True,
+        **_compare_options(registration),
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+def _compare_options(registration: ModelRegistration) -> dict[str, Any]:
+    """What autogenerate and :func:`differences` compare alike: the plugin's own tables, with types."""
+    return {
+        "version_table": version_table(registration.plugin),
+        "include_object": _own_objects(registration),
+        "compare_type": True,
+    }
 
 
 def _own_objects(registration: ModelRegistration) -> Callable[..., bool]:

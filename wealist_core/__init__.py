@@ -103,9 +103,9 @@ __all__ += ["BufferedSubscription", "RateDecision", "RateLimiter"]
 
 # What a plugin's hooks receive and what its contract module is decorated with.
 from wealist_core.container import Container  # noqa: E402
-from wealist_core.contracts import contract  # noqa: E402
+from wealist_core.contracts import cacheable, contract  # noqa: E402
 
-__all__ += ["Container", "contract"]
+__all__ += ["Container", "cacheable", "contract"]
 
 # What every event bus adapter shares (options, subscriptions, wire format), and what its operators read.
 from wealist_core.eventbus import DeadLetter, EventBusOptions, EventSubscriptions  # noqa: E402

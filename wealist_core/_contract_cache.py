@@ -29,7 +29,7 @@ from wealist_core.adapters import AdapterContext, AdapterRegistry
 from wealist_core.ports import Event, EventBus, PubSub
 from wealist_core.settings import Settings
 
-__all__ = ["MISSING", "Invalidations", "ResultCache", "channel_for", "invalidation_group"]
+__all__ = ["MISSING", "CacheGroup", "Invalidations", "ResultCache", "channel_for", "invalidation_group"]
 
 log = logging.getLogger("wealist.contracts")
 
@@ -108,6 +108,30 @@ class ResultCache:
         self.enabled = enabled
 
 
+class CacheGroup:
+    """The caches of one remote provider's contracts in this process, and whether they may cache: only while
+    the process listens to the provider's invalidations. A client made later (a guard asks for its contract
+    on its first request) joins in the group's current state."""
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        self.caches: list[ResultCache] = []
+        self.enabled = False
+
+    def add(self, cache: ResultCache) -> None:
+        cache.set_enabled(self.enabled)
+        self.caches.append(cache)
+
+    def set_enabled(self, enabled: bool) -> None:
+        self.enabled = enabled
+        for cache in self.caches:
+            cache.set_enabled(enabled)
+
+    def invalidate(self, event_type: str) -> None:
+        for cache in self.caches:
+            cache.invalidate(event_type)
+
+
 def channel_for(provider: str, service_token: str) -> str:
     """The provider's invalidation channel. Redis channels are server-wide (not per database number): the
     deployment's part, a digest of its service token, keeps two deployments on one server apart."""
@@ -156,23 +180,25 @@ class Invalidations:
         *,
         seconds: float,
         provided: Iterable[str],
-        cached: Mapping[str, Iterable[ResultCache]],
+        cached: Iterable[CacheGroup],
         eventbus_of: Callable[[str], EventBus | None],
     ) -> list[EventBus]:
         """Open both ends: ``provided`` are the providers running here with cacheable methods, ``cached``
-        the caches of remote providers by provider. Returns the buses subscribed to, which the caller
-        starts consuming once every subscription of the process is made. Nothing when ``seconds`` is 0."""
+        the cache groups of the remote providers this process calls. Returns the buses subscribed to, which
+        the caller starts consuming once every subscription of the process is made. Nothing when
+        ``seconds`` is 0."""
         if seconds <= 0:
             return []
         buses = {provider: bus for provider in provided if (bus := eventbus_of(provider)) is not None}
-        for provider in (*buses, *cached):
+        groups = list(cached)
+        for provider in (*buses, *(group.provider for group in groups)):
             await self._pubsub(provider).start()
         for provider, bus in buses.items():
             bus.subscribe(invalidation_group(provider), f"{provider}.*", self._relay(provider, seconds))
-        for provider, caches in cached.items():
+        for group in groups:
             listening = asyncio.Event()
             task = asyncio.create_task(
-                self._listen(provider, list(caches), listening), name=f"contract-cache-{provider}"
+                self._listen(group, listening), name=f"contract-cache-{group.provider}"
             )
             self._tasks.append(task)
             # Caching starts once the subscription is confirmed; a pub/sub that cannot be reached leaves
@@ -195,7 +221,8 @@ class Invalidations:
         relay.__qualname__ = f"contract_cache_relay[{provider}]"
         return relay
 
-    async def _listen(self, provider: str, caches: list[ResultCache], listening: asyncio.Event) -> None:
+    async def _listen(self, group: CacheGroup, listening: asyncio.Event) -> None:
+        provider = group.provider
         channel = channel_for(provider, self._settings.service_token)
         pubsub = self._pubsub(provider)
         delay = 0.5
@@ -212,14 +239,11 @@ class Invalidations:
                 delay = min(delay * 2, 10.0)
                 continue
             delay = 0.5
-            for cache in caches:
-                cache.set_enabled(True)
+            group.set_enabled(True)
             listening.set()
             try:
                 async for _channel, message in subscription:
-                    event_type = message.decode(errors="replace")
-                    for cache in caches:
-                        cache.invalidate(event_type)
+                    group.invalidate(message.decode(errors="replace"))
             except Exception as exc:  # the connection is gone; resubscribe below
                 log.warning(
                     "lost the invalidations of %s (%s); not caching until resubscribed",
@@ -227,8 +251,7 @@ class Invalidations:
                     type(exc).__name__,
                 )
             finally:
-                for cache in caches:
-                    cache.set_enabled(False)
+                group.set_enabled(False)
                 with contextlib.suppress(Exception):
                     await subscription.close()
             await asyncio.sleep(delay)

@@ -331,7 +331,7 @@ def _lifespan(state: WealistState) -> Any:
             cache_buses = await invalidations.start(
                 seconds=settings.contract_cache_seconds,
                 provided=container.contracts.cacheable_providers(),
-                cached=container.contracts.remote_caches(),
+                cached=container.contracts.remote_cache_groups(c for m in host.manifests() for c in m.needs),
                 eventbus_of=lambda p: container.eventbus(p) if container.has_port(p, "eventbus") else None,
             )
             state.consumer_groups = await _start_consumers(host, container)

@@ -37,7 +37,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from wealist_core import errors
-from wealist_core._contract_cache import MISSING, ResultCache
+from wealist_core._contract_cache import MISSING, CacheGroup, ResultCache
 from wealist_core.errors import PluginError, ProblemError, ServiceUnavailable, Unauthorized
 from wealist_core.http.problems import validation_problem
 from wealist_core.http.routing import read_json
@@ -50,6 +50,8 @@ P = TypeVar("P")
 F = TypeVar("F", bound=Callable[..., Any])
 _ATTR = "__wealist_contract__"
 _CACHEABLE = "__wealist_cacheable__"
+#: Every contract declared so far, by name: what a manifest's ``needs`` refers to.
+_DECLARED: dict[str, type[Any]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +68,9 @@ def contract(provider: str, name: str | None = None) -> Callable[[type[P]], type
     """Mark a Protocol as the contract ``<provider>.<name>`` (name defaults to the class name)."""
 
     def mark(cls: type[P]) -> type[P]:
-        setattr(cls, _ATTR, ContractInfo(provider, name or cls.__name__))
+        info = ContractInfo(provider, name or cls.__name__)
+        setattr(cls, _ATTR, info)
+        _DECLARED[info.key] = cls
         return cls
 
     return mark
@@ -238,6 +242,7 @@ class Contracts:
         self._remote: dict[str, Any] = {}
         self._client: httpx.AsyncClient | None = None
         self._asker: _Asker | None = None
+        self._cache_groups: dict[str, CacheGroup] = {}
         #: How long a remote caller keeps the answers of cacheable methods (0: not at all). The host sets
         #: it from ``WEALIST_CONTRACT_CACHE_SECONDS`` before the plugins are configured.
         self.cache_seconds = cache_seconds
@@ -294,22 +299,34 @@ class Contracts:
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0))
         policies = {m.name: m.cache for m in _methods(proto).values() if m.cache is not None}
-        cache = (
-            ResultCache(info.provider, policies, self.cache_seconds)
-            if policies and self.cache_seconds > 0
-            else None
-        )
+        cache = None
+        if policies and self.cache_seconds > 0:
+            cache = ResultCache(info.provider, policies, self.cache_seconds)
+            self._cache_group(info.provider).add(cache)
         client = _HttpContractClient(proto, base, self._token, self._client, cache)
         self._remote[info.key] = client
         return typing.cast(P, client)
 
-    def remote_caches(self) -> dict[str, list[ResultCache]]:
-        """The caches of the remote contracts asked for so far, by provider."""
-        out: dict[str, list[ResultCache]] = {}
-        for client in self._remote.values():
-            if client.cache is not None:
-                out.setdefault(client.cache.provider, []).append(client.cache)
-        return out
+    def _cache_group(self, provider: str) -> CacheGroup:
+        group = self._cache_groups.get(provider)
+        if group is None:
+            group = self._cache_groups[provider] = CacheGroup(provider)
+        return group
+
+    def remote_cache_groups(self, needs: Iterable[str]) -> list[CacheGroup]:
+        """The cache groups of the remote providers of ``needs`` (contract names: what this process's
+        plugins declare), made now if no client exists yet: a guard may ask for its contract only when its
+        first request comes, and its answers must still be invalidated. Empty when caching is off."""
+        if self.cache_seconds <= 0:
+            return []
+        local = {contract_info(proto).provider for proto, _impl in self._local.values()}
+        for name in needs:
+            provider = name.split(".", 1)[0]
+            proto = _DECLARED.get(name)
+            cacheable = proto is not None and any(m.cache is not None for m in _methods(proto).values())
+            if cacheable and provider not in local and provider in self._peers:
+                self._cache_group(provider)
+        return list(self._cache_groups.values())
 
     def cacheable_providers(self) -> list[str]:
         """The providers running here whose contracts have cacheable methods: their events must reach the

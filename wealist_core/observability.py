@@ -127,6 +127,8 @@ def configure_logging(level: str = "INFO", fmt: str = "json", stream: TextIO | N
     root.addHandler(handler)
     # Alembic announces its dialect at every start; only its warnings are worth a line.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+    # httpx logs every request at INFO: a line per contract call (the access log already has the request).
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
     if fmt == "json":
         _json_stream = target
     _configured = True

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from enum import StrEnum
 from typing import Annotated, Literal, Protocol
 
-from wealist_core import DomainEvent, contract
+from wealist_core import DomainEvent, cacheable, contract
 from wealist_core.errors import Forbidden, NotFound, ValidationProblem
 from wealist_core.http import ApiModel, Call, Dependency
 
@@ -101,18 +101,22 @@ class Directory(Protocol):
         """The users that exist among ``user_ids``, in no particular order."""
         ...
 
+    @cacheable
     async def membership(self, workspace_id: uuid.UUID, user_id: uuid.UUID) -> Membership | None:
         """The user's membership in a live workspace, or None (not a member, or no such workspace)."""
         ...
 
+    @cacheable
     async def members(self, workspace_id: uuid.UUID) -> list[Membership]:
         """Every member of a live workspace."""
         ...
 
+    @cacheable
     async def user_workspaces(self, user_id: uuid.UUID) -> list[Membership]:
         """The user's memberships in live workspaces."""
         ...
 
+    @cacheable
     async def member_profiles(
         self, workspace_id: uuid.UUID, user_ids: list[uuid.UUID]
     ) -> list[MemberProfile]:

@@ -25,6 +25,7 @@ from tests.support.processes import ServerProcess, serving, start_wealist, weali
 from wealist_core import Settings
 from wealist_core._contract_cache import MISSING, ResultCache
 from wealist_core.app import create_app
+from wealist_core.testing import hermetic_settings
 
 TOYS = "tests.plugins.roster:RosterPlugin,tests.plugins.roster:ReaderPlugin"
 ADAPTERS = [wealist_adapters.memory, wealist_adapters.sqlite]
@@ -144,17 +145,15 @@ async def test_in_one_process_calls_are_direct_and_never_cached(settings_factory
 
 @pytest.mark.parametrize(("seconds", "questions"), [(0, 4), (300, 1)], ids=["cache-off", "cache-on"])
 async def test_the_cache_lifetime_setting_turns_caching_off_and_on(
-    settings_factory: SettingsFactory, tmp_path: Path, seconds: int, questions: int
+    tmp_path: Path, seconds: int, questions: int
 ) -> None:
     provider_app = create_app(
-        settings_factory(data_dir=tmp_path / "provider"), plugins=[RosterPlugin], adapters=ADAPTERS
+        hermetic_settings(tmp_path / "provider"), plugins=[RosterPlugin], adapters=ADAPTERS
     )
     async with serving(provider_app) as provider_url:
         reader_app = create_app(
-            settings_factory(
-                data_dir=tmp_path / "reader",
-                peers={"roster": provider_url},
-                contract_cache_seconds=seconds,
+            hermetic_settings(
+                tmp_path / "reader", peers={"roster": provider_url}, contract_cache_seconds=seconds
             ),
             plugins=[ReaderPlugin],
             adapters=ADAPTERS,

@@ -112,9 +112,10 @@ class RosterPlugin:
 
 
 class ReaderPlugin:
-    """Asks ``roster.Roster`` once per request, as a guarded read asks the Directory."""
+    """Asks ``roster.Roster`` once per request, as a guarded read asks the Directory: like a guard, it asks
+    the container for the contract when a request comes, not in ``wealist_configure``."""
 
-    roster: Roster
+    container: Container
 
     @hookimpl
     def wealist_plugin_manifest(self) -> PluginManifest:
@@ -124,12 +125,13 @@ class ReaderPlugin:
 
     @hookimpl
     def wealist_configure(self, settings: Settings, container: Container) -> None:
-        self.roster = container.contracts.get(Roster)
+        self.container = container
 
     @hookimpl
     def wealist_register_routes(self) -> list[BaseRoute]:
         async def seen(team: str, person: str) -> Seen:
             """The person's role, as this process sees it."""
-            return Seen(role=await self.roster.role(team, person), served_by=os.getpid())
+            roster = self.container.contracts.get(Roster)
+            return Seen(role=await roster.role(team, person), served_by=os.getpid())
 
         return [ApiRoute("/api/reader/{team}/{person}", seen, auth=False, response=Seen)]

@@ -37,10 +37,19 @@ def test_every_entry_point_imports() -> None:
 
 def test_migration_files_are_package_data() -> None:
     rules: dict[str, list[str]] = SETUPTOOLS["package-data"]
-    for plugin in ("user", "auth"):
-        folder = ROOT / "plugins" / plugin
-        patterns = rules.get(f"wealist_plugins.{plugin}", [])
+    plugins = sorted(p.parent for p in (ROOT / "plugins").glob("*/migrations") if p.is_dir())
+    assert {"user", "auth"} <= {folder.name for folder in plugins}
+    for folder in plugins:
+        patterns = rules.get(f"wealist_plugins.{folder.name}", [])
         for path in (folder / "migrations").rglob("*"):
             if path.is_file() and "__pycache__" not in path.parts:
                 relative = path.relative_to(folder).as_posix()
                 assert any(fnmatch.fnmatch(relative, p) for p in patterns), relative
+
+
+def test_every_top_level_package_is_typed() -> None:
+    # PEP 561: a py.typed beside the top-level __init__.py covers its subpackages (mypy in plugin projects).
+    patterns = SETUPTOOLS["package-data"]["*"]
+    assert "py.typed" in patterns
+    for import_name, folder in SETUPTOOLS["package-dir"].items():
+        assert (ROOT / folder / "py.typed").is_file(), f"{folder}/py.typed is missing ({import_name})"

@@ -40,6 +40,7 @@ from wealist_core.observability import HostMiddleware, Metrics, configure_loggin
 from wealist_core.peers import INTERNAL_OPENAPI, Peers
 from wealist_core.plugins import PluginHost
 from wealist_core.ports import EventBus
+from wealist_core.realtime._lifecycle import running_sockets
 from wealist_core.scheduler import JobScheduler
 from wealist_core.security import Principal
 from wealist_core.settings import Settings
@@ -342,6 +343,8 @@ def _lifespan(state: WealistState) -> Any:
                     await stack.enter_async_context(manager)
             if state.jobs is not None:  # last in, first out: no job runs while the rest stops
                 await stack.enter_async_context(state.jobs.running())
+            # Entered last, so left first: sockets close (1001) while what their handlers use still runs.
+            await stack.enter_async_context(running_sockets(container, state.metrics, state.routes))
             if settings.environment != "test":
                 # What start-up built (modules, models, routes) lives as long as the process: moved out of
                 # the collector's sight, it is no longer scanned by every full collection while requests

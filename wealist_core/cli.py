@@ -70,7 +70,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             os.environ["WEALIST_PLUGINS"] = args.plugins
         uvicorn.run("wealist_core.app:create_app_from_env", factory=True, workers=args.workers, **common)
     else:
-        uvicorn.run(create_app(settings), **common)
+        from wealist_core.realtime._server import serve
+
+        serve(create_app(settings), **common)  # uvicorn, closing sockets with 1001 (not 1012) at the stop
     return 0
 
 

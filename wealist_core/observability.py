@@ -33,6 +33,8 @@ __all__ = [
     "HostMiddleware",
     "JsonFormatter",
     "Metrics",
+    "SocketCounters",
+    "SocketStats",
     "configure_logging",
     "flush_access_logs",
     "request_id_var",
@@ -334,6 +336,60 @@ class HttpStats(Collector):
         return iter(())
 
 
+class SocketCounters:
+    """What one plugin's sockets did in this process, as plain integers its connections bump (a frame
+    fanned out to a thousand sockets is a thousand increments: no lock for each)."""
+
+    __slots__ = ("dropped", "received", "sent", "slow_closes")
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.received = 0
+        self.dropped = 0
+        self.slow_closes = 0
+
+
+class SocketStats(Collector):
+    """Frames sent, received and dropped and slow-client closes per plugin, exported when scraped:
+    ``wealist_websocket_frames_sent_total``, ``..._frames_received_total``, ``..._frames_dropped_total``,
+    ``wealist_websocket_slow_closes_total``. Open sockets are the ``wealist_websocket_connections`` gauge."""
+
+    _SERIES = (
+        ("sent", "wealist_websocket_frames_sent", "Frames sent to WebSocket clients by plugin."),
+        ("received", "wealist_websocket_frames_received", "Frames received from WebSocket clients by plugin."),
+        (
+            "dropped",
+            "wealist_websocket_frames_dropped",
+            "Frames not sent because their socket was closing or too slow, by plugin.",
+        ),
+        (
+            "slow_closes",
+            "wealist_websocket_slow_closes",
+            "Sockets closed with 4408 because the client did not keep up, by plugin.",
+        ),
+    )
+
+    def __init__(self) -> None:
+        self._plugins: dict[str, SocketCounters] = {}
+
+    def plugin(self, name: str) -> SocketCounters:
+        """The counters of plugin ``name`` (the same object every time)."""
+        counters = self._plugins.get(name)
+        if counters is None:
+            counters = self._plugins[name] = SocketCounters()
+        return counters
+
+    def collect(self) -> Iterator[Metric]:
+        for attribute, name, documentation in self._SERIES:
+            family = CounterMetricFamily(name, documentation, labels=["plugin"])
+            for plugin, counters in sorted(self._plugins.items()):
+                family.add_metric([plugin], getattr(counters, attribute))
+            yield family
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())
+
+
 class Metrics:
     """The application's Prometheus metrics, in a registry of its own (several apps may share a process)."""
 
@@ -353,6 +409,8 @@ class Metrics:
             ["plugin"],
             registry=self.registry,
         )
+        self.sockets = SocketStats()  # frames and slow closes of the real-time toolkit's sockets
+        self.registry.register(self.sockets)
         self.event_lag = Gauge(
             "wealist_eventbus_lag",
             "Events not yet handled by a plugin's consumer group.",

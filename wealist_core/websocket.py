@@ -3,6 +3,9 @@
 A token never appears in a URL (URLs end up in access logs and browser history). The client's first frame
 is ``{"type": "AUTH", "token": "<access token>"}``; the server answers ``{"type": "READY", "userId": ...}``
 or closes with code 4401. The token is checked by the same ``wealist_authenticate`` hook as HTTP requests.
+
+Sockets built on :mod:`wealist_core.realtime` get this for free; a hand-written socket calls
+:func:`authenticate_websocket` first.
 """
 
 from __future__ import annotations
@@ -26,8 +29,13 @@ async def send_error(websocket: WebSocket, code: str, message: str) -> None:
     await websocket.send_json({"type": "ERROR", "code": code, "message": message})
 
 
-async def authenticate_websocket(websocket: WebSocket, *, timeout: float = 10.0) -> Principal | None:
-    """Accept the socket, read the AUTH frame and authenticate it; None after closing with 4401."""
+async def authenticate_websocket(
+    websocket: WebSocket, *, timeout: float = 10.0, ready: bool = True
+) -> Principal | None:
+    """Accept the socket, read the AUTH frame and authenticate it; None after closing with 4401.
+
+    ``ready=False`` leaves the READY frame to the caller (the real-time toolkit sends it once the socket
+    follows its first topics, so that READY means "from now on you receive what is published")."""
     await websocket.accept()
     try:
         raw = await asyncio.wait_for(websocket.receive_text(), timeout)
@@ -56,5 +64,6 @@ async def authenticate_websocket(websocket: WebSocket, *, timeout: float = 10.0)
         await websocket.close(CLOSE_UNAUTHORIZED, "The token is invalid or expired.")
         return None
     websocket.scope["wealist.principal"] = principal
-    await websocket.send_json({"type": "READY", "userId": principal.id})
+    if ready:
+        await websocket.send_json({"type": "READY", "userId": principal.id})
     return principal

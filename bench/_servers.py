@@ -12,12 +12,15 @@ the server answers.
 - ``wealist``: the whole Wealist host as ``wealist serve`` builds it (``create_app_from_env``: every installed
   plugin, configured from the ``WEALIST_*`` variables the benchmark passes to :func:`start`).
 - ``users_me_bare``: Starlette answering ``GET /api/users/me`` by hand (see ``_users_me_bare.py``).
+- ``sockets_host``, ``sockets_bare``: a broadcast to every open socket, on the real-time toolkit and on bare
+  Starlette (see ``_socket_apps.py``).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import importlib.util
 import os
 import signal
@@ -83,6 +86,8 @@ APPS: dict[str, Callable[[], Any]] = {
     "host-quiet": host_app,  # the same application, started with WEALIST_ACCESS_LOG=false
     "wealist": wealist_app,
     "users_me_bare": users_me_bare_app,
+    "sockets_host": lambda: importlib.import_module("_socket_apps").host_app(),  # see _socket_apps.py
+    "sockets_bare": lambda: importlib.import_module("_socket_apps").bare_app(),
 }
 
 

@@ -38,7 +38,7 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.routing import WebSocketRoute
-from starlette.types import Message
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from wealist_core.errors import ProblemError, ValidationProblem
@@ -244,6 +244,7 @@ class SocketRoute(WebSocketRoute):
         self.hub: Hub | None = None
         self.counters: SocketCounters | None = None
         super().__init__(channel.path, self._serve, name=channel.name or _snake(type(channel).__name__))
+        self.app = self._asgi  # the ASGI send, not only Starlette's WebSocket, reaches the connection
 
     @property
     def frame_types(self) -> list[str]:
@@ -257,7 +258,14 @@ class SocketRoute(WebSocketRoute):
         self.hub = hub_of(container, self.plugin)
         self.counters = metrics.sockets.plugin(self.plugin)
 
+    async def _asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._session(WebSocket(scope, receive, send), send)
+
     async def _serve(self, websocket: WebSocket) -> None:
+        """The endpoint, for whoever calls it with a WebSocket (the route itself goes through ``_asgi``)."""
+        await self._session(websocket, websocket.send)
+
+    async def _session(self, websocket: WebSocket, send: Send) -> None:
         if self.hub is None or self.counters is None:
             state = websocket.app.state.wealist
             self.bind(state.container, state.metrics)
@@ -268,7 +276,7 @@ class SocketRoute(WebSocketRoute):
             return
         plugin_var.set(self.plugin)
         user_var.set(principal.id)
-        conn = Connection(websocket, principal, channel, self.hub, self.counters)
+        conn = Connection(websocket, principal, channel, self.hub, self.counters, send)
         self.hub._attach(conn)
         try:
             # READY goes first, but leaves once on_connect has subscribed the socket's first topics: a

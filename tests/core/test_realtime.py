@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 import socket
 import uuid
@@ -27,6 +28,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.plugins.echo_socket import EchoSocketPlugin
 from tests.support.processes import ServerProcess, free_port, start_wealist, wealist_env
+from wealist_core.observability import JsonFormatter
 from wealist_core.realtime._server import SocketAwareServer
 from wealist_core.testing import build_app, flush_redis, hermetic_settings, require_server, token_for
 from wealist_core.testing._servers import REDIS_TEST_URL  # module-scoped here; the fixture is per test
@@ -240,6 +242,31 @@ async def eventually(read: Callable[[], Awaitable[T]], done: Callable[[T], bool]
     return value
 
 
+async def flood_until_a_slow_close(
+    cluster: Cluster, topic: str, fast: Client, closes_before: float
+) -> tuple[int, list[int]]:
+    """Publish 1.6 MB at a time to ``topic`` (from node 1) until node 0 has closed one more socket as too
+    slow, while ``fast`` reads on: how many floods it took, and the BLOB numbers ``fast`` received."""
+    received: list[int] = []
+
+    async def read_fast() -> None:
+        while True:
+            received.append((await fast.expect("BLOB"))["number"])
+
+    reader = asyncio.create_task(read_fast())
+    # How much the socket buffers on the way hold depends on the machine (Linux lets a send buffer grow
+    # to 4 MB), hence floods until the close rather than one of a fixed size.
+    floods = 0
+    while await metric(cluster, 0, "wealist_websocket_slow_closes_total") <= closes_before:
+        assert floods < 20, "the client that does not read was never closed"
+        flood = {"count": 100, "size": 16_000, "everyMs": 1}
+        await post(cluster, 1, f"/api/echo/topics/{topic}/flood", flood)
+        floods += 1
+    await eventually(lambda: asyncio.sleep(0, len(received)), lambda count: count >= 100 * floods)
+    reader.cancel()
+    return floods, received
+
+
 def room() -> str:
     return f"r{uuid.uuid4().hex[:12]}"
 
@@ -383,23 +410,7 @@ async def test_a_client_that_does_not_read_is_closed_with_4408_without_holding_t
     ):
         for client in (slow, fast):
             assert (await client.ask("SUBSCRIBE", topic=topic))["type"] == "SUBSCRIBED"
-        received: list[int] = []
-
-        async def read_fast() -> None:
-            while True:
-                received.append((await fast.expect("BLOB"))["number"])
-
-        reader = asyncio.create_task(read_fast())
-        # 1.6 MB at a time until the slow one is closed: how much the socket buffers in between hold
-        # depends on the machine (Linux lets a send buffer grow to 4 MB).
-        floods = 0
-        while await metric(cluster, 0, "wealist_websocket_slow_closes_total") <= closes_before:
-            assert floods < 20, "the client that does not read was never closed"
-            flood = {"count": 100, "size": 16_000, "everyMs": 1}
-            await post(cluster, 1, f"/api/echo/topics/{topic}/flood", flood)
-            floods += 1
-        await eventually(lambda: asyncio.sleep(0, len(received)), lambda count: count >= 100 * floods)
-        reader.cancel()
+        floods, received = await flood_until_a_slow_close(cluster, topic, fast, closes_before)
         assert received == list(range(100)) * floods  # every frame, in order, while the slow one was stuck
         assert await slow.closed_with() == 4408  # read on: the close frame comes after what was buffered
         assert await metric(cluster, 0, "wealist_websocket_frames_dropped_total") > 0
@@ -469,3 +480,43 @@ async def test_sockets_are_closed_with_1001_when_the_server_stops(shape: str, tm
             assert [await first.closed_with(), await second.closed_with()] == [1001, 1001]
     finally:
         await own.stop()
+
+
+async def test_the_socket_is_listed_in_the_openapi_document_under_its_plugin(cluster: Cluster) -> None:
+    async with httpx.AsyncClient(base_url=cluster.bases[1], timeout=WAIT) as http:
+        document = (await http.get("/api/openapi.json")).json()
+    assert document["paths"]["/ws/echo"]["get"]["tags"] == ["echo"]
+
+
+class _JsonLines(logging.Handler):
+    """The JSON log lines of a logger, as the host writes them (user and plugin from the context)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.setFormatter(JsonFormatter())
+        self.lines: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.loads(self.format(record)))
+
+
+async def test_the_log_line_of_a_slow_close_names_the_user_and_the_plugin(tmp_path: Path) -> None:
+    own = await start_cluster("one-process", tmp_path)  # the log of the server, in this process
+    lines = _JsonLines()
+    logger = logging.getLogger("wealist.realtime")
+    logger.addHandler(lines)
+    topic = f"room:{room()}"
+    try:
+        async with (
+            signed_in(own, 0, sock=small_socket(own, 0), max_queue=1) as slow,
+            signed_in(own, 1) as fast,
+        ):
+            for client in (slow, fast):
+                assert (await client.ask("SUBSCRIBE", topic=topic))["type"] == "SUBSCRIBED"
+            await flood_until_a_slow_close(own, topic, fast, 0)
+            assert await slow.closed_with() == 4408
+    finally:
+        logger.removeHandler(lines)
+        await own.stop()
+    [line] = [line for line in lines.lines if "does not keep up" in line["msg"]]
+    assert line["userId"] == str(slow.user) and line["plugin"] == "echo" and line["level"] == "warning"

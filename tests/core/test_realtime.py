@@ -50,6 +50,7 @@ class Cluster:
     bases: list[str]  # the HTTP base URL of node 0 and node 1
     processes: int
     channel_subscribers: Callable[[str], Awaitable[int]]  # processes subscribed to a topic's channel
+    publish_raw: Callable[[str, bytes], Awaitable[None]]  # straight to the pub/sub server, past the hubs
     stoppers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def ws(self, node: int = 0) -> str:
@@ -90,8 +91,11 @@ async def _one_process(tmp: Path) -> Cluster:
         pubsub = app.state.wealist.container.pubsub("echo")
         return len(pubsub._subscribers.get(f"ws:echo:{topic}", ()))
 
+    async def publish_raw(channel: str, data: bytes) -> None:
+        await app.state.wealist.container.pubsub("echo").publish(channel, data)
+
     base = f"http://127.0.0.1:{port}"
-    return Cluster("one-process", [base, base], 1, subscribers, [stop])
+    return Cluster("one-process", [base, base], 1, subscribers, publish_raw, [stop])
 
 
 async def _two_processes(tmp: Path) -> Cluster:
@@ -120,7 +124,10 @@ async def _two_processes(tmp: Path) -> Cluster:
         [(_, count)] = await client.pubsub_numsub(f"ws:echo:{topic}")
         return int(count)
 
-    return Cluster("two-processes", [s.url for s in servers], 2, subscribers, [stop])
+    async def publish_raw(channel: str, data: bytes) -> None:
+        await client.publish(channel, data)
+
+    return Cluster("two-processes", [s.url for s in servers], 2, subscribers, publish_raw, [stop])
 
 
 async def start_cluster(shape: str, tmp: Path) -> Cluster:
@@ -520,3 +527,14 @@ async def test_the_log_line_of_a_slow_close_names_the_user_and_the_plugin(tmp_pa
         await own.stop()
     [line] = [line for line in lines.lines if "does not keep up" in line["msg"]]
     assert line["userId"] == str(slow.user) and line["plugin"] == "echo" and line["level"] == "warning"
+
+
+async def test_a_message_on_a_topic_that_is_not_a_frame_is_skipped_and_the_sockets_stay(
+    cluster: Cluster,
+) -> None:
+    topic = room()
+    async with signed_in(cluster, 0) as client:
+        assert (await client.ask("SUBSCRIBE", topic=f"room:{topic}"))["type"] == "SUBSCRIBED"
+        await cluster.publish_raw(f"ws:echo:room:{topic}", b"not a frame at all")
+        await say(cluster, 1, topic, "still here")
+        assert said(await client.recv()) == (1, "still here")

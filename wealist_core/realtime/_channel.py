@@ -215,7 +215,8 @@ def _parse(message: Message, max_bytes: int) -> tuple[str, dict[str, Any]]:
     text = message.get("text")
     if text is None:
         raise _FrameRejected(FRAME_MALFORMED, "Frames are JSON text, not binary.")
-    if len(text) > max_bytes or len(text.encode()) > max_bytes:
+    # A character is at most 4 bytes: only a frame that might be too large is encoded to measure it.
+    if len(text) > max_bytes or (len(text) * 4 > max_bytes and len(text.encode()) > max_bytes):
         raise _FrameRejected(FRAME_TOO_LARGE, f"A frame is at most {max_bytes} bytes.")
     try:
         data = json.loads(text)

@@ -199,8 +199,12 @@ class Hub:
                 if state is None:
                     continue
                 head, _, body = data.partition(b"\n")
-                cursor: Cursor | None = None if head == b"null" else json.loads(head)
-                text = body.decode()
+                try:
+                    cursor: Cursor | None = None if head == b"null" else json.loads(head)
+                    text = body.decode()
+                except ValueError:  # not published by a hub: skipped, the sockets stay
+                    log.warning("skipped a message on %s that is not a frame", channel)
+                    continue
                 topic = channel[cut:]
                 # A copy: a socket that turns out too slow leaves the topic during the loop.
                 for connection in tuple(state.members):

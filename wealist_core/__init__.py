@@ -132,3 +132,34 @@ __all__ += [
 from wealist_core.jobs import Job, JobContext  # noqa: E402
 
 __all__ += ["Job", "JobContext"]
+
+# Uploads through the blob store: the policy checked before signing, the pending records, attach and purge.
+from wealist_core.uploads import (  # noqa: E402
+    DOCUMENTS,
+    EXECUTABLES,
+    RASTER_IMAGES,
+    VIDEOS,
+    DenyList,
+    IssuedUpload,
+    Upload,
+    UploadIn,
+    UploadOut,
+    UploadPolicy,
+    Uploads,
+    uploads_table,
+)
+
+__all__ += [
+    "DOCUMENTS",
+    "EXECUTABLES",
+    "RASTER_IMAGES",
+    "VIDEOS",
+    "DenyList",
+    "IssuedUpload",
+    "Upload",
+    "UploadIn",
+    "UploadOut",
+    "UploadPolicy",
+    "Uploads",
+    "uploads_table",
+]

@@ -59,10 +59,12 @@ __all__ = [
     "ENV_PY",
     "TEMPLATE_DIR",
     "create_outbox_table",
+    "create_uploads_table",
     "current",
     "describe_differences",
     "differences",
     "drop_outbox_table",
+    "drop_uploads_table",
     "revision",
     "run_env",
     "upgrade",
@@ -304,3 +306,29 @@ def create_outbox_table(op: Operations | ModuleType, plugin: str) -> None:
 def drop_outbox_table(op: Operations | ModuleType, plugin: str) -> None:
     """Drop ``<plugin>_outbox`` in a migration's downgrade."""
     op.drop_table(f"{plugin}_outbox")
+
+
+def create_uploads_table(op: Operations | ModuleType, plugin: str) -> None:
+    """Create ``<plugin>_upload`` in a migration: the table :func:`wealist_core.uploads.uploads_table`
+    describes (which the plugin also puts in its metadata), with its constraints and indexes."""
+    from sqlalchemy import Index, PrimaryKeyConstraint, UniqueConstraint
+
+    from wealist_core.uploads import uploads_table
+
+    table = uploads_table(MetaData(), plugin)
+    # Constraints rebuilt by column name: the table's own are bound to its columns.
+    constraints = [
+        kind(*(column.name for column in constraint.columns), name=str(constraint.name))
+        for constraint in table.constraints
+        for kind in (PrimaryKeyConstraint, UniqueConstraint)
+        if type(constraint) is kind
+    ]
+    op.create_table(table.name, *(column._copy() for column in table.columns), *constraints)
+    for index in sorted(table.indexes, key=lambda i: str(i.name)):
+        assert isinstance(index, Index)
+        op.create_index(str(index.name), table.name, [column.name for column in index.columns])
+
+
+def drop_uploads_table(op: Operations | ModuleType, plugin: str) -> None:
+    """Drop ``<plugin>_upload`` (and its indexes) in a migration's downgrade."""
+    op.drop_table(f"{plugin}_upload")

@@ -356,7 +356,11 @@ class SocketStats(Collector):
 
     _SERIES = (
         ("sent", "wealist_websocket_frames_sent", "Frames sent to WebSocket clients by plugin."),
-        ("received", "wealist_websocket_frames_received", "Frames received from WebSocket clients by plugin."),
+        (
+            "received",
+            "wealist_websocket_frames_received",
+            "Frames received from WebSocket clients by plugin.",
+        ),
         (
             "dropped",
             "wealist_websocket_frames_dropped",

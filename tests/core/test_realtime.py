@@ -33,7 +33,8 @@ from wealist_core.realtime._server import SocketAwareServer
 from wealist_core.testing import build_app, flush_redis, hermetic_settings, require_server, token_for
 from wealist_core.testing._servers import REDIS_TEST_URL  # module-scoped here; the fixture is per test
 
-SHAPES = ("one-process", "two-processes")
+# The second shape starts processes and needs Redis: marked so, for a run that leaves those out.
+SHAPES = ("one-process", pytest.param("two-processes", marks=[pytest.mark.slow, pytest.mark.redis]))
 PLUGINS = "tests.plugins.echo_socket:EchoSocketPlugin,wealist_core.testing.auth:TestAuthPlugin"
 WAIT = 10.0  # seconds any one frame may take; far more than it needs
 T = TypeVar("T")

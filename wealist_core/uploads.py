@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from pydantic import Field
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -58,7 +59,7 @@ from wealist_core._upload_policy import (
 from wealist_core.db import Clock, UtcDateTime, utcnow
 from wealist_core.errors import Conflict, Forbidden, NotFound, ValidationProblem
 from wealist_core.http.models import ApiModel
-from wealist_core.ports import BlobStore, PresignedUrl, UnitOfWork
+from wealist_core.ports import BlobStore, Database, PresignedUrl, UnitOfWork
 
 __all__ = [
     "ANY_EXTENSION",
@@ -179,10 +180,11 @@ class IssuedUpload:
 
 
 class UploadIn(ApiModel):
-    """What a client declares before uploading. Subclass it to add the route's own fields (a workspace)."""
+    """What a client declares before uploading. Subclass it to add the route's own fields (a workspace).
+    The lengths only bound the input: :class:`UploadPolicy` answers the precise refusals."""
 
-    file_name: str | None = None
-    content_type: str
+    file_name: str | None = Field(default=None, max_length=1024)
+    content_type: str = Field(max_length=255)
     size: int
 
 
@@ -439,6 +441,22 @@ class Uploads:
             await asyncio.gather(*(self.blobs.delete(key) for key in keys[start : start + _PARALLEL_DELETES]))
         await _session(session).execute(delete(self.table).where(c.id.in_([id_ for id_, _key in rows]), due))
         return len(rows)
+
+    async def purge_all_expired(
+        self, database: Database, *, now: dt.datetime | None = None, batch: int = 200
+    ) -> int:
+        """:meth:`purge_expired` in batches, each its own unit of work, until none is left; how many.
+
+        What a periodic job calls:
+        ``await uploads.purge_all_expired(ctx.container.database(ctx.plugin), now=ctx.now)``."""
+        now = now or self.clock()
+        purged = 0
+        while True:
+            async with database.unit_of_work(plugin=self.plugin) as uow:
+                count = await self.purge_expired(uow, now=now, limit=batch)
+            purged += count
+            if count < batch:
+                return purged
 
     # ----------------------------------------------------------------------------------------- helpers
 

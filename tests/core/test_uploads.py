@@ -27,6 +27,7 @@ from wealist_core import (
     PresignedUrl,
     ProblemError,
     Upload,
+    UploadIn,
     UploadPolicy,
     Uploads,
     uploads_table,
@@ -204,6 +205,28 @@ async def test_issue_signs_a_key_under_the_prefix_and_records_a_pending_upload(w
     # Without a file name the key takes the type's own extension.
     image, _url = await world.issue(file_name=None, content_type="image/jpeg", size=10)
     assert image.key.endswith(".jpg")
+
+
+async def test_the_answer_a_route_gives_is_camel_case_with_everything_to_upload(world: World) -> None:
+    body = UploadIn.model_validate({"fileName": "a.png", "contentType": "image/png", "size": 5})
+    async with world.database.unit_of_work(plugin="demo") as uow:
+        issued = await world.uploads.issue(
+            uow,
+            uploader=ADA,
+            key_prefix="x",
+            **body.model_dump(include={"file_name", "content_type", "size"}),
+        )
+    answer = issued.out().model_dump(mode="json", by_alias=True)
+    assert answer == {
+        "uploadId": str(issued.upload.id),
+        "key": issued.upload.key,
+        "uploadUrl": issued.url.url,
+        "method": "PUT",
+        "headers": {"Content-Type": "image/png"},
+        "fields": {},
+        "expiresAt": answer["expiresAt"],
+    }
+    assert dt.datetime.fromisoformat(answer["expiresAt"]) == issued.url.expires_at
 
 
 async def test_a_key_prefix_cannot_climb_out(world: World) -> None:
@@ -409,6 +432,19 @@ async def test_purge_works_in_batches_and_a_failed_delete_keeps_the_rows(world: 
     assert await world.count() == 0
     for upload, _url in made:
         assert await world.store.head(upload.key) is None
+
+
+async def test_a_job_purges_every_batch_in_its_own_unit_of_work(world: World) -> None:
+    made = [await world.issue(file_name=f"f{n}.pdf") for n in range(5)]
+    kept, url = await world.issue(file_name="kept.pdf")
+    await world.put(url, PDF)
+    await _attach(world, kept, "t1")
+    world.clock.now += 3600
+
+    assert await world.uploads.purge_all_expired(world.database, now=world.clock.utc(), batch=2) == 5
+    assert await world.uploads.purge_all_expired(world.database, now=world.clock.utc()) == 0
+    assert [await world.row(upload.id) for upload, _url in made] == [None] * 5
+    assert await world.row(kept.id) is not None
 
 
 async def test_release_owner_lets_every_attachment_of_an_owner_go(world: World) -> None:

@@ -297,7 +297,12 @@ class Contracts:
                 f"{info.provider.upper()} is not set; run '{info.provider}' here or point the setting at it."
             )
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=3.0))
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(10.0, connect=3.0),
+                # httpx keeps 20 idle connections by default: under more concurrent calls than that, every
+                # call beyond them opened and closed a connection of its own.
+                limits=httpx.Limits(max_connections=200, max_keepalive_connections=100),
+            )
         policies = {m.name: m.cache for m in _methods(proto).values() if m.cache is not None}
         cache = None
         if policies and self.cache_seconds > 0:

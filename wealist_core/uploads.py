@@ -350,29 +350,31 @@ class Uploads:
         return _replace(upload, expires_at=None, **changes)
 
     async def release(self, session: SessionLike, ref: UploadRef) -> bool:
-        """Let an attached (or pending) upload go: its object and row go at the next purge; False when there
-        was nothing to release. Call it when the owner drops it (an avatar replaced, an attachment gone)."""
-        result = await _session(session).execute(
-            update(self.table)
-            .where(self._match(ref), self.table.c.status != RELEASED)
-            .values(status=RELEASED, expires_at=self.clock())
-        )
-        return bool(getattr(result, "rowcount", 0))
+        """Let an upload go (an avatar replaced, an attachment removed): it is unattached again, and purged
+        once the expiry it was issued with has passed (at the next purge if it has); False when there was
+        nothing to release. Undoing an attach this way keeps a replaced file as long as an unused one."""
+        return bool(await self._release(session, self._match(ref) & (self.table.c.status != RELEASED)))
 
     async def release_owner(self, session: SessionLike, owner_type: str, owner_id: uuid.UUID | str) -> int:
         """Release every upload of this kind attached to the owner (a task deleted); how many."""
         c = self.table.c
-        result = await _session(session).execute(
-            update(self.table)
-            .where(
-                c.purpose == self.purpose,
-                c.owner_type == owner_type,
-                c.owner_id == str(owner_id),
-                c.status == ATTACHED,
+        owned = (c.owner_type == owner_type) & (c.owner_id == str(owner_id)) & (c.status == ATTACHED)
+        return await self._release(session, owned & (c.purpose == self.purpose))
+
+    async def _release(self, session: SessionLike, where: Any) -> int:
+        c = self.table.c
+        rows = (
+            await _session(session).execute(select(c.id, c.created_at).where(where).with_for_update())
+        ).all()
+        now, ttl = self.clock(), dt.timedelta(seconds=self.policy.pending_ttl)
+        for upload_id, created_at in rows:
+            # Computed here, not in SQL: date arithmetic is spelled differently on every database.
+            await _session(session).execute(
+                update(self.table)
+                .where(c.id == upload_id)
+                .values(status=RELEASED, expires_at=max(now, created_at + ttl))
             )
-            .values(status=RELEASED, expires_at=self.clock())
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
+        return len(rows)
 
     # ------------------------------------------------------------------------------------------- reads
 

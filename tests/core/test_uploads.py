@@ -386,7 +386,10 @@ async def test_purge_removes_unattached_uploads_past_expiry_and_keeps_attached_o
     async with world.database.unit_of_work(plugin="demo") as uow:
         assert await world.uploads.release(uow, released.key)
         assert not await world.uploads.release(uow, released.key)  # nothing left to release
-    world.clock.now += 1800  # the first three are an hour old, the last half an hour
+    async with world.database.unit_of_work(plugin="demo") as uow:
+        # Released half an hour after it was issued: kept, like an unused upload, until its issued expiry.
+        assert await world.uploads.purge_expired(uow, now=world.clock.utc()) == 0
+    world.clock.now += 1800  # the first four are an hour old, the last half an hour
 
     async with world.database.unit_of_work(plugin="demo") as uow:
         assert await world.uploads.purge_expired(uow, now=world.clock.utc()) == 3
@@ -445,6 +448,21 @@ async def test_a_job_purges_every_batch_in_its_own_unit_of_work(world: World) ->
     assert await world.uploads.purge_all_expired(world.database, now=world.clock.utc()) == 0
     assert [await world.row(upload.id) for upload, _url in made] == [None] * 5
     assert await world.row(kept.id) is not None
+
+
+async def test_an_upload_released_long_after_it_was_issued_goes_at_the_next_purge(world: World) -> None:
+    upload, url = await world.issue()
+    await world.put(url, PDF)
+    await _attach(world, upload, "t1")
+    world.clock.now += 10 * 24 * 3600
+    async with world.database.unit_of_work(plugin="demo") as uow:
+        assert await world.uploads.purge_expired(uow, now=world.clock.utc()) == 0  # attached: kept
+        assert await world.uploads.release(uow, upload.id)
+    row = await world.row(upload.id)
+    assert row is not None and (row["status"], row["expires_at"]) == (RELEASED, world.clock.utc())
+    async with world.database.unit_of_work(plugin="demo") as uow:
+        assert await world.uploads.purge_expired(uow, now=world.clock.utc()) == 1
+    assert await world.store.head(upload.key) is None
 
 
 async def test_release_owner_lets_every_attachment_of_an_owner_go(world: World) -> None:

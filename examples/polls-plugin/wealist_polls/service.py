@@ -97,7 +97,9 @@ class PollService:
         while True:
             async with self.database.unit_of_work() as uow:
                 due = select(Poll).where(Poll.closed_at.is_(None), Poll.closes_at <= now)
-                polls = (await uow.session.scalars(due.order_by(Poll.closes_at).limit(_BATCH))).all()
+                # A poll being closed by hand right now is locked (PostgreSQL): skip it, never close twice.
+                due = due.order_by(Poll.closes_at).limit(_BATCH).with_for_update(skip_locked=True)
+                polls = (await uow.session.scalars(due)).all()
                 for poll in polls:
                     assert poll.closes_at is not None
                     await self._close(uow, poll, poll.closes_at, closed_by=None)
@@ -151,9 +153,9 @@ class PollService:
             .where(Vote.poll_id.in_(ids))
             .group_by(Vote.poll_id, Vote.option)
         )
-        counts = {(poll_id, option): n for poll_id, option, n in (await session.execute(counted)).tuples()}
+        counts = {(poll_id, option): n for poll_id, option, n in (await session.execute(counted)).all()}
         mine = select(Vote.poll_id, Vote.option).where(Vote.poll_id.in_(ids), Vote.user_id == me)
-        my_votes = dict((await session.execute(mine)).tuples().all())
+        my_votes = {poll_id: option for poll_id, option in (await session.execute(mine)).all()}
         now = self.clock()
         return [
             PollOut(

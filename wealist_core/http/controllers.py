@@ -129,6 +129,11 @@ class Controller:
                     continue
                 seen.add(attribute)
                 handler = getattr(self, attribute)
+                # A subclass that decorates an inherited handler again declares its route anew (the
+                # place in the order stays the base's); an undecorated override keeps the base's route.
+                own = getattr(handler, _ATTRIBUTE, None)
+                if isinstance(own, RouteInfo):
+                    info = own
                 out.append(
                     ApiRoute(
                         self.path + info.path,

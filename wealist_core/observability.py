@@ -463,7 +463,9 @@ def _route_labels(scope: Scope) -> tuple[str, str]:
     route = scope.get("route")
     if route is None:
         return "<unmatched>", "host"
-    return getattr(route, "path", "<unmatched>"), getattr(route, "plugin", None) or "host"
+    # The template without converters (``{itemId}``, not ``{itemId:uuid}``), as the OpenAPI document names it.
+    path = getattr(route, "template", None) or getattr(route, "path", "<unmatched>")
+    return path, getattr(route, "plugin", None) or "host"
 
 
 class HostMiddleware:

@@ -261,7 +261,8 @@ async def test_the_in_flight_gauge_counts_requests_being_served(
 
 async def test_server_errors_are_counted_and_client_errors_are_not(client: httpx.AsyncClient) -> None:
     assert (await client.get("/api/watched/broken")).status_code == 500
-    assert (await client.get("/api/watched/items/not-a-uuid")).status_code == 422
+    # A segment that is no UUID matches no route: a client error, never counted as a server error.
+    assert (await client.get("/api/watched/items/not-a-uuid")).status_code == 404
 
     errors = await samples(client, "wealist_http_errors_total")
     assert value(errors, route="/api/watched/broken", plugin="watched", method="GET") == 1

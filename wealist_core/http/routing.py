@@ -210,6 +210,8 @@ class ApiRoute(Route):
             name=name or handler.__name__,
             include_in_schema=include_in_schema,
         )
+        #: The path as OpenAPI and the metrics name it: converters left out.
+        self.template = re.sub(r":[^}]+}", "}", path)
         self._path_adapters: dict[str, TypeAdapter[Any]] = {}
         self._dependencies: dict[str, Dependency] = {}
         self._request_param: str | None = None

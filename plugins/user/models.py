@@ -10,14 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from wealist_core import UtcDateTime, plugin_metadata, utcnow
+from wealist_core import UtcDateTime, plugin_metadata, uploads_table, utcnow
 
 __all__ = [
     "DEFAULT_SCOPE",
-    "AvatarUpload",
+    "USER_UPLOADS",
     "Base",
     "Invitation",
     "JoinRequest",
@@ -134,15 +134,5 @@ class Profile(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
-class AvatarUpload(Base):
-    """A blob key handed out for an avatar upload: a profile accepts only keys issued to its owner."""
-
-    __tablename__ = "user_avatar_upload"
-
-    key: Mapped[str] = mapped_column(String(300), primary_key=True)
-    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("user_user.id"))
-    workspace_id: Mapped[uuid.UUID] = mapped_column(Uuid)  # DEFAULT_SCOPE for the default profile
-    content_type: Mapped[str] = mapped_column(String(100))
-    size: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
-    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+#: Avatar uploads (purpose ``avatar``) on the core's upload flow: issued, confirmed, attached, purged.
+USER_UPLOADS = uploads_table(metadata, "user")

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wealist_core import ConfigurationError, Settings
+from wealist_core import RASTER_IMAGES, ConfigurationError, Settings, UploadPolicy
 
-__all__ = ["AVATAR_TYPES", "UserOptions"]
-
-#: Avatar media types: raster images browsers display (no SVG, which can carry scripts).
-AVATAR_TYPES = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp"}
+__all__ = ["UserOptions", "avatar_policy"]
 
 
 @dataclass(frozen=True)
@@ -48,3 +45,15 @@ class UserOptions:
                     f"WEALIST_USER__{name.upper()} is {raw!r}; set it to a whole number of at least 1."
                 ) from None
         return cls(public_url=settings.public_url.rstrip("/"), **values)
+
+
+def avatar_policy(options: UserOptions) -> UploadPolicy:
+    """Avatars: raster images browsers display (no SVG, which can carry scripts), within the size limit; a
+    key no profile shows is purged once twice its upload URL's lifetime has passed."""
+    return UploadPolicy(
+        types=RASTER_IMAGES,
+        max_size=options.avatar_max_bytes,
+        url_ttl=options.avatar_upload_ttl,
+        pending_ttl=2 * options.avatar_upload_ttl,
+        download_ttl=options.avatar_url_ttl,
+    )

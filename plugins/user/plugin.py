@@ -61,3 +61,9 @@ class UserPlugin:
         from wealist_plugins.user.demo import add_command
 
         add_command(cli)
+
+    @hookimpl
+    def wealist_register_jobs(self) -> list[object]:
+        from wealist_plugins.user.jobs import user_jobs  # the purges (wealist_core.Job), see jobs.py
+
+        return list(user_jobs(self.services.options))

@@ -1,39 +1,35 @@
 """Profiles: how a user appears, one per workspace plus a default one (``workspaceId`` omitted).
 
-Avatars are uploaded straight to the blob store: ``POST /api/profiles/me/avatar`` checks the type and the
-size, then signs a PUT URL for a fresh key and records that key as issued to this user for this profile;
-``PATCH /api/profiles/me {avatarKey}`` accepts only such a key, once the object exists.
+Avatars take the core's upload flow: ``POST /api/profiles/me/avatar`` checks the type and the size against
+the avatar policy, then signs a PUT URL for a fresh key issued to this user for this profile;
+``PATCH /api/profiles/me {avatarKey}`` attaches only such a key, once the object exists as declared. A
+replaced avatar that no profile shows any more is released and purged with the unused ones.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from wealist_plugins.user.access import actor, invalid_field
 from wealist_plugins.user.avatars import AvatarUrls
 from wealist_plugins.user.contract import Membership
-from wealist_plugins.user.models import DEFAULT_SCOPE, AvatarUpload, Profile, User
-from wealist_plugins.user.options import AVATAR_TYPES, UserOptions
+from wealist_plugins.user.models import DEFAULT_SCOPE, Profile, User
+from wealist_plugins.user.options import UserOptions
 from wealist_plugins.user.repository import UserRepository
 from wealist_plugins.user.schemas import AvatarUploadIn, AvatarUploadOut, ProfileOut, ProfilePatch
 
-from wealist_core import BlobStore, Clock, NotFound, PayloadTooLarge, UnitOfWork, utcnow
+from wealist_core import Clock, NotFound, ProblemError, UnitOfWork, Uploads, utcnow
 
 __all__ = ["ProfileService"]
-
-
-def _media_type(content_type: str) -> str:
-    return content_type.split(";", 1)[0].strip().lower()
 
 
 class ProfileService:
     """Read and change profiles, and hand out avatar upload URLs."""
 
     def __init__(
-        self, blobs: BlobStore, options: UserOptions, avatars: AvatarUrls, *, clock: Clock = utcnow
+        self, uploads: Uploads, options: UserOptions, avatars: AvatarUrls, *, clock: Clock = utcnow
     ) -> None:
-        self.blobs = blobs
+        self.uploads = uploads
         self.options = options
         self.avatars = avatars
         self.clock = clock
@@ -77,75 +73,49 @@ class ProfileService:
         profile = await self._profile(uow, repo, me, scope)
         if patch.nickname is not None:  # the schema refuses an explicit null
             profile.nickname = patch.nickname
-        if "avatar_key" in given:
+        old = profile.avatar_key
+        if "avatar_key" in given and patch.avatar_key != old:
             if patch.avatar_key is not None:
-                await self._check_avatar(repo, user_id, scope, patch.avatar_key)
+                try:
+                    await self.uploads.attach(
+                        uow,
+                        patch.avatar_key,
+                        by=user_id,
+                        owner_type="user",
+                        owner_id=user_id,
+                        workspace_id=scope,
+                    )
+                except ProblemError as exc:
+                    raise _avatar_refusal(exc) from None
             profile.avatar_key = patch.avatar_key
         profile.updated_at = self.clock()
         await repo.flush()
+        # New workspace profiles copy the default avatar: a key is let go only when no profile shows it.
+        if old and old != profile.avatar_key and not await repo.avatar_shown(old):
+            await self.uploads.release(uow, old)
         return await self._out(profile)
-
-    async def _check_avatar(
-        self, repo: UserRepository, user_id: uuid.UUID, scope: uuid.UUID, key: str
-    ) -> None:
-        upload = await repo.avatar_upload(key)
-        if upload is None or upload.user_id != user_id or upload.workspace_id != scope:
-            raise invalid_field(
-                "body.avatarKey", "not a key issued to you for this profile", "AVATAR_KEY_UNKNOWN"
-            )
-        info = await self.blobs.head(key)
-        if info is None:
-            raise invalid_field(
-                "body.avatarKey", "nothing was uploaded under this key yet", "AVATAR_NOT_UPLOADED"
-            )
-        # The store enforced these at upload time; an S3-compatible store may not, so check what arrived.
-        if _media_type(info.content_type) not in AVATAR_TYPES or info.size > self.options.avatar_max_bytes:
-            raise invalid_field(
-                "body.avatarKey", "the uploaded file is not an image of at most 20 MB", "AVATAR_INVALID"
-            )
 
     async def create_upload(
         self, uow: UnitOfWork, user_id: uuid.UUID, member: Membership | None, body: AvatarUploadIn
     ) -> AvatarUploadOut:
-        content_type = _media_type(body.content_type)
-        extension = AVATAR_TYPES.get(content_type)
-        if extension is None:
-            raise invalid_field(
-                "body.contentType",
-                f"avatars must be one of {', '.join(sorted(AVATAR_TYPES))}",
-                "UNSUPPORTED_AVATAR_TYPE",
-            )
-        if body.size > self.options.avatar_max_bytes:
-            raise PayloadTooLarge(
-                f"An avatar may be at most {self.options.avatar_max_bytes // (1024 * 1024)} MB.",
-                code="AVATAR_TOO_LARGE",
-            )
         repo = UserRepository(uow.session)
         await actor(repo, user_id)
         scope = _scope(member)
-        key = f"user/avatars/{user_id.hex}/{scope.hex}/{uuid.uuid4().hex}{extension}"
-        ttl = self.options.avatar_upload_ttl
-        signed = await self.blobs.presign_put(
-            key, content_type=content_type, max_size=body.size, expires_in=ttl
-        )
-        now = self.clock()
-        repo.add(
-            AvatarUpload(
-                key=key,
-                user_id=user_id,
-                workspace_id=scope,
-                content_type=content_type,
-                size=body.size,
-                created_at=now,
-                expires_at=now + dt.timedelta(seconds=ttl),
-            )
+        # The file name is not checked against the type: an avatar is never downloaded under its name.
+        issued = await self.uploads.issue(
+            uow,
+            uploader=user_id,
+            content_type=body.content_type,
+            size=body.size,
+            key_prefix=f"avatars/{user_id.hex}/{scope.hex}",
+            workspace_id=scope,
         )
         return AvatarUploadOut(
-            upload_url=signed.url,
-            method=signed.method,
-            headers=dict(signed.headers),
-            key=key,
-            expires_at=signed.expires_at,
+            upload_url=issued.url.url,
+            method=issued.url.method,
+            headers=dict(issued.url.headers),
+            key=issued.upload.key,
+            expires_at=issued.url.expires_at,
         )
 
     async def get_profile(
@@ -169,3 +139,18 @@ class ProfileService:
 def _scope(member: Membership | None) -> uuid.UUID:
     """The profile a request is about: the workspace's, or the default one (no ``workspaceId``)."""
     return DEFAULT_SCOPE if member is None else member.workspace_id
+
+
+_AVATAR_REFUSALS = {
+    "UPLOAD_NOT_FOUND": ("not a key issued to you for this profile", "AVATAR_KEY_UNKNOWN"),
+    "UPLOAD_NOT_YOURS": ("not a key issued to you for this profile", "AVATAR_KEY_UNKNOWN"),
+    "UPLOAD_EXPIRED": ("not a key issued to you for this profile", "AVATAR_KEY_UNKNOWN"),
+    "UPLOAD_NOT_RECEIVED": ("nothing was uploaded under this key yet", "AVATAR_NOT_UPLOADED"),
+    "UPLOAD_MISMATCH": ("the uploaded file is not the image that was declared", "AVATAR_INVALID"),
+}
+
+
+def _avatar_refusal(error: ProblemError) -> ProblemError:
+    """An upload's refusal in the profile's words: a 422 about ``body.avatarKey``."""
+    known = _AVATAR_REFUSALS.get(error.code)
+    return invalid_field("body.avatarKey", *known) if known else error

@@ -12,12 +12,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from wealist_plugins.user.models import (
     DEFAULT_SCOPE,
-    AvatarUpload,
     Invitation,
     JoinRequest,
     Member,
@@ -305,5 +304,7 @@ class UserRepository:
     async def profile(self, user_id: uuid.UUID, scope: uuid.UUID = DEFAULT_SCOPE) -> Profile | None:
         return await self.session.get(Profile, (user_id, scope))
 
-    async def avatar_upload(self, key: str) -> AvatarUpload | None:
-        return await self.session.get(AvatarUpload, key)
+    async def avatar_shown(self, key: str) -> bool:
+        """Whether a profile still shows the avatar under ``key``."""
+        query = select(exists().where(Profile.avatar_key == key))
+        return bool((await self.session.execute(query)).scalar())

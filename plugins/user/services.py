@@ -10,11 +10,11 @@ from wealist_plugins.user.directory import UserDirectory
 from wealist_plugins.user.invitations import InvitationService
 from wealist_plugins.user.join_requests import JoinRequestService
 from wealist_plugins.user.members import MemberService
-from wealist_plugins.user.options import UserOptions
+from wealist_plugins.user.options import UserOptions, avatar_policy
 from wealist_plugins.user.profiles import ProfileService
 from wealist_plugins.user.workspaces import WorkspaceService
 
-from wealist_core import Container, Settings
+from wealist_core import Container, Settings, Uploads
 
 __all__ = ["UserServices"]
 
@@ -46,5 +46,9 @@ class UserServices:
             members=MemberService(options, avatars),
             invitations=InvitationService(container.mailer("user"), options),
             join_requests=JoinRequestService(),
-            profiles=ProfileService(blobs, options, avatars),
+            profiles=ProfileService(
+                Uploads(blobs, plugin="user", purpose="avatar", policy=avatar_policy(options)),
+                options,
+                avatars,
+            ),
         )

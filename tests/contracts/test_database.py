@@ -3,17 +3,35 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy.exc import StatementError
 
-from wealist_core import AdapterContext, AdapterUnavailable, Settings, outbox_table
+from wealist_core import (
+    AdapterContext,
+    AdapterUnavailable,
+    BoundDatabase,
+    Settings,
+    UtcDateTime,
+    outbox_table,
+)
 from wealist_core.sql import SqlAlchemyDatabase
 
 METADATA = MetaData()
 ITEMS = Table("demo_item", METADATA, Column("id", Integer, primary_key=True), Column("title", String(100)))
+COUNTERS = Table(
+    "demo_counter",
+    METADATA,
+    Column("space", String(36), primary_key=True),
+    Column("name", String(50), primary_key=True),
+    Column("value", Integer, nullable=False),
+    Column("label", String(50), nullable=True),
+)
+STAMPS = Table("demo_stamp", METADATA, Column("id", Integer, primary_key=True), Column("at", UtcDateTime()))
 OUTBOX = outbox_table(METADATA, "demo")
 SETTING = "WEALIST_DEMO__DATABASE_URL"
 
@@ -190,3 +208,156 @@ async def test_a_reading_session_sees_each_commit_as_it_happens(database: SqlAlc
             await uow.session.execute(insert(ITEMS).values(title="written meanwhile"))
         # ...and the next statement of the same reading session sees it.
         assert (await session.execute(select(ITEMS.c.title))).scalars().all() == ["written meanwhile"]
+
+
+# ---------------------------------------------------------------------------------------------- upsert
+
+
+async def _counters(db: SqlAlchemyDatabase) -> list[tuple[str, str, int, str | None]]:
+    async with db.reading() as session:
+        rows = await session.execute(
+            select(COUNTERS.c.space, COUNTERS.c.name, COUNTERS.c.value, COUNTERS.c.label).order_by(
+                COUNTERS.c.space, COUNTERS.c.name
+            )
+        )
+        return [(r.space, r.name, r.value, r.label) for r in rows]
+
+
+async def test_upsert_inserts_a_row_that_is_not_there(database: SqlAlchemyDatabase) -> None:
+    async with database.unit_of_work(plugin="demo") as uow:
+        await uow.upsert(
+            COUNTERS,
+            {"space": "a", "name": "views", "value": 1, "label": "first"},
+            conflict=("space", "name"),
+        )
+
+    assert await _counters(database) == [("a", "views", 1, "first")]
+
+
+async def test_upsert_updates_only_the_named_columns_on_conflict(database: SqlAlchemyDatabase) -> None:
+    async with database.unit_of_work(plugin="demo") as uow:
+        await uow.upsert(
+            COUNTERS,
+            {"space": "a", "name": "views", "value": 1, "label": "first"},
+            conflict=("space", "name"),
+        )
+    async with database.unit_of_work(plugin="demo") as uow:
+        await uow.upsert(
+            COUNTERS,
+            {"space": "a", "name": "views", "value": 7, "label": "second"},
+            conflict=("space", "name"),
+            update=("value",),
+        )
+
+    assert await _counters(database) == [("a", "views", 7, "first")], "label is not among update"
+
+
+async def test_upsert_without_update_does_nothing_on_conflict(database: SqlAlchemyDatabase) -> None:
+    async with database.unit_of_work(plugin="demo") as uow:
+        await uow.upsert(COUNTERS, {"space": "a", "name": "views", "value": 1}, conflict=("space", "name"))
+    async with database.unit_of_work(plugin="demo") as uow:
+        await uow.upsert(COUNTERS, {"space": "a", "name": "views", "value": 9}, conflict=("space", "name"))
+        await uow.upsert(
+            COUNTERS, {"space": "a", "name": "views", "value": 9}, conflict=("space", "name"), update=()
+        )
+
+    assert await _counters(database) == [("a", "views", 1, None)]
+
+
+async def test_upsert_takes_several_rows_at_once(database: SqlAlchemyDatabase) -> None:
+    async with database.unit_of_work(plugin="demo") as uow:
+        await uow.upsert(COUNTERS, {"space": "a", "name": "views", "value": 1}, conflict=("space", "name"))
+    async with database.unit_of_work(plugin="demo") as uow:
+        await uow.upsert(
+            COUNTERS,
+            [
+                {"space": "a", "name": "views", "value": 2},
+                {"space": "a", "name": "likes", "value": 5},
+                {"space": "b", "name": "views", "value": 3},
+            ],
+            conflict=("space", "name"),
+            update=("value",),
+        )
+        await uow.upsert(COUNTERS, [], conflict=("space", "name"))  # nothing to write: no statement
+
+    assert await _counters(database) == [
+        ("a", "likes", 5, None),
+        ("a", "views", 2, None),
+        ("b", "views", 3, None),
+    ]
+
+
+async def test_upsert_is_refused_in_a_read_only_unit_of_work(database: SqlAlchemyDatabase) -> None:
+    async with database.reading_unit_of_work(plugin="demo") as uow:
+        assert uow.writable is False
+        with pytest.raises(RuntimeError, match="read-only"):
+            await uow.upsert(COUNTERS, {"space": "a", "name": "x", "value": 1}, conflict=("space", "name"))
+
+    assert await _counters(database) == []
+
+
+# -------------------------------------------------------------------------------------------- UTC times
+
+
+async def test_utc_datetime_gives_back_the_same_instant_aware_in_utc(database: SqlAlchemyDatabase) -> None:
+    seoul = dt.timezone(dt.timedelta(hours=9))
+    written = dt.datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=seoul)
+
+    async with database.unit_of_work(plugin="demo") as uow:
+        await uow.session.execute(insert(STAMPS).values(id=1, at=written))
+    async with database.reading() as session:
+        (read,) = (await session.execute(select(STAMPS.c.at))).scalars().all()
+
+    assert read == written
+    assert read.utcoffset() == dt.timedelta(0)
+    assert (read.hour, read.microsecond) == (0, 123456)
+
+
+async def test_utc_datetime_compares_instants_given_in_any_zone(database: SqlAlchemyDatabase) -> None:
+    base = dt.datetime(2026, 3, 1, 0, 0, tzinfo=dt.UTC)
+    async with database.unit_of_work(plugin="demo") as uow:
+        for n in range(3):
+            await uow.session.execute(insert(STAMPS).values(id=n, at=base + dt.timedelta(hours=n)))
+
+    # 10:30 in Seoul is 01:30 UTC: only the row of 02:00 UTC is later.
+    seoul = dt.timezone(dt.timedelta(hours=9))
+    cutoff = dt.datetime(2026, 3, 1, 10, 30, tzinfo=seoul)
+    async with database.reading() as session:
+        later = (await session.execute(select(STAMPS.c.id).where(STAMPS.c.at > cutoff))).scalars().all()
+
+    assert later == [2]
+
+
+async def test_utc_datetime_refuses_a_naive_datetime(database: SqlAlchemyDatabase) -> None:
+    with pytest.raises(StatementError, match="naive"):
+        async with database.unit_of_work(plugin="demo") as uow:
+            await uow.session.execute(insert(STAMPS).values(id=1, at=dt.datetime(2026, 3, 1, 9, 0)))
+
+    async with database.reading() as session:
+        assert (await session.execute(select(func.count()).select_from(STAMPS))).scalar_one() == 0
+
+
+# ------------------------------------------------------------------------------------------ bound view
+
+
+async def test_a_bound_database_writes_to_its_plugin_s_outbox_without_being_told(
+    database: SqlAlchemyDatabase,
+) -> None:
+    bound = database.bound("demo")
+
+    async with bound.unit_of_work() as uow:
+        await uow.session.execute(insert(ITEMS).values(title="from a job"))
+        uow.emit("demo.item_created", {"title": "from a job"})
+        with pytest.raises(ValueError, match="demo"):
+            uow.emit("board.task_created", {})
+    async with bound.reading_unit_of_work() as reading:
+        assert reading.writable is False
+        with pytest.raises(RuntimeError, match="read-only"):
+            reading.emit("demo.item_created", {})
+
+    assert isinstance(bound, BoundDatabase) and bound.unbound is database
+    assert bound.dialect == database.dialect and bound.engine is database.engine
+    async with database.engine.connect() as connection:
+        rows = (await connection.execute(select(OUTBOX.c.event_type, OUTBOX.c.payload))).all()
+    assert [tuple(r) for r in rows] == [("demo.item_created", {"title": "from a job"})]
+    assert await _count(database, ITEMS) == 1

@@ -306,6 +306,20 @@ async def test_a_get_completes_while_another_connection_holds_a_write_transactio
         assert answer.json()["texts"] == ["before"], "what is committed, not the open transaction's row"
 
 
+async def test_the_container_s_database_is_bound_to_its_plugin_outside_a_request(
+    client: httpx.AsyncClient, ruow: RuowPlugin, reader: ReaderPlugin
+) -> None:
+    # What a job or an event handler does: container.database(plugin).unit_of_work(), no plugin= given.
+    note_id = uuid.uuid4()
+    async with ruow.database.unit_of_work() as uow:
+        await uow.session.execute(insert(NOTES).values(id=note_id, text="from a job"))
+        uow.emit(NoteAdded(note_id=note_id, text="from a job"))
+
+    (event,) = await reader.wait(1)
+    assert event.note_id == note_id
+    assert (await client.get("/api/ruow/notes")).json()["texts"] == ["from a job"]
+
+
 # ------------------------------------------------------------------------------------------- start-up
 
 

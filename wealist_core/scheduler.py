@@ -50,6 +50,8 @@ LEASE_MARGIN = 30.0
 #: line elsewhere) and never spins faster than the minimum.
 MAX_SLEEP = 300.0
 MIN_SLEEP = 1.0
+#: How long stopping waits for the loops to end by themselves before cancelling them.
+STOP_GRACE = 5.0
 #: After a failure of the store itself, wait this long, doubling up to MAX_SLEEP.
 RETRY_SLEEP = 5.0
 _ERROR_LENGTH = 500
@@ -185,6 +187,8 @@ class JobScheduler:
         self.clock = clock
         self.autostart = True
         self._wake: dict[str, asyncio.Event] = {}
+        self._stopping = False
+        self._executing: set[str] = set()  # jobs whose function runs now in this process
 
     @classmethod
     def collect(cls, host: PluginHost, container: Container, metrics: Metrics) -> JobScheduler:
@@ -214,22 +218,31 @@ class JobScheduler:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Start one loop per job; on exit cancel them (a run in progress is cancelled, its lease freed)."""
+        """Start one loop per job; on exit stop them: a run in progress is cancelled (its lease freed), a
+        loop asleep or asking the store ends by itself."""
         if not self.autostart or not self._entries:
             yield
             return
+        self._stopping = False
         self._wake = {name: asyncio.Event() for name in self._entries}
-        tasks = [
-            asyncio.create_task(self._loop(entry), name=f"wealist-job-{name}")
+        tasks = {
+            name: asyncio.create_task(self._loop(entry), name=f"wealist-job-{name}")
             for name, entry in self._entries.items()
-        ]
+        }
         log.info("jobs scheduled", extra={"jobs": list(self._entries)})
         try:
             yield
         finally:
-            for task in tasks:
+            # Loops are told to stop rather than cancelled: a cancellation landing inside a client
+            # library's call can leave its connection half used (redis-py does), to be closed by nobody.
+            self._stopping = True
+            self.poke()
+            for name in self._executing:
+                tasks[name].cancel()
+            _done, late = await asyncio.wait(tasks.values(), timeout=STOP_GRACE)
+            for task in late:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*tasks.values(), return_exceptions=True)
             self._wake = {}
 
     def poke(self) -> None:
@@ -240,7 +253,7 @@ class JobScheduler:
     async def _loop(self, entry: _Entry) -> None:
         wake = self._wake[entry.job.name]
         failures = 0
-        while True:
+        while not self._stopping:
             try:
                 run = await self._attempt(entry, force=False)
                 delay = await self._delay(entry, run)
@@ -255,6 +268,7 @@ class JobScheduler:
                     exc_info=True,
                     extra={"job": entry.job.name},
                 )
+            _stop_if_cancelled()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), timeout=delay)
             wake.clear()
@@ -308,6 +322,9 @@ class JobScheduler:
             state = await self._read(entry, now)
             if not force and not self._due(entry, state, now):
                 return None
+            if self._stopping:
+                return None
+            _stop_if_cancelled()
             run = await self._execute(entry, now, _moment(state.last_success))
             await self._record(entry, state, run)
             return run
@@ -353,6 +370,7 @@ class JobScheduler:
             failure: BaseException | None = None
             timeout = asyncio.timeout(entry.job.timeout_seconds)
             try:
+                self._executing.add(name)
                 async with timeout:
                     await entry.job.func(context)
             except TimeoutError as exc:
@@ -371,6 +389,7 @@ class JobScheduler:
             else:
                 log.error("job %s failed", name, exc_info=failure, extra=fields)
         finally:
+            self._executing.discard(name)
             plugin_var.reset(plugin_token)
         metrics = self._metrics
         metrics.job_runs.labels(entry.plugin, name, outcome).inc()
@@ -421,6 +440,15 @@ class JobScheduler:
                 )
             )
         return out
+
+
+def _stop_if_cancelled() -> None:
+    """Raise ``CancelledError`` when this task was asked to stop. A client library may swallow a
+    cancellation that lands inside its call (seen with redis-py): without this, a stopping scheduler would
+    start a run or sleep on until its next wake-up."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _clamp(seconds: float) -> float:

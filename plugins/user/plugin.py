@@ -66,4 +66,4 @@ class UserPlugin:
     def wealist_register_jobs(self) -> list[object]:
         from wealist_plugins.user.jobs import user_jobs  # the purges (wealist_core.Job), see jobs.py
 
-        return list(user_jobs(self.services.options))
+        return list(user_jobs(self.services.options, self.services.profiles.uploads))

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from wealist_plugins.user.models import USER_UPLOADS, Invitation, JoinRequest, Member, Profile, User
 
 from tests.user.conftest import Person, World
@@ -167,11 +167,14 @@ async def test_accounts_deleted_past_the_grace_period_are_erased(
 
 
 async def deleted_at(world: World, user_id: uuid.UUID, moment: dt.datetime) -> None:
-    """As if the account had been deleted at ``moment``."""
+    """As if the account had been deleted at ``moment``, its uploads made an hour before."""
     async with world.container.database("user").unit_of_work() as uow:
         user = await uow.session.get(User, user_id)
         assert user is not None and user.deleted_at is not None
         user.deleted_at = moment
+        before = moment - dt.timedelta(hours=1)
+        mine = USER_UPLOADS.c.uploader_id == user_id
+        await uow.session.execute(update(USER_UPLOADS).where(mine).values(created_at=before))
 
 
 async def rows_of(world: World, user_id: uuid.UUID) -> dict[str, int]:

@@ -20,13 +20,13 @@ from wealist_plugins.user.contract import InvitationSent, Membership, Role
 from wealist_plugins.user.joining import add_member, admin_limit_reached, already_member
 from wealist_plugins.user.models import Invitation, User, Workspace
 from wealist_plugins.user.options import UserOptions
-from wealist_plugins.user.pagination import PageQuery, decode_cursor, split_page
 from wealist_plugins.user.repository import UserRepository
 from wealist_plugins.user.schemas import AcceptResult, InvitationOut, InviteIn, InviteResult, InviteStatus
 from wealist_plugins.user.workspaces import workspace_out
 
 from wealist_core import Clock, Conflict, Forbidden, Mailer, MailMessage, NotFound, UnitOfWork, utcnow
 from wealist_core.http import Page
+from wealist_core.pagination import PageQuery
 
 __all__ = ["InvitationService", "hash_token"]
 
@@ -137,13 +137,11 @@ class InvitationService:
         return True
 
     async def list(self, uow: UnitOfWork, member: Membership, query: PageQuery) -> Page[InvitationOut]:
-        key = decode_cursor(query.cursor, (dt.datetime, uuid.UUID))
         repo = UserRepository(uow.session)
         workspace, mine = await locked(repo, member, for_update=False)
         require_inviter(workspace, mine.role)
-        rows = await repo.pending_invitations(workspace.id, self.clock(), query.limit, key)
-        page, cursor = split_page(rows, query.limit, lambda i: (i.created_at, i.id))
-        return Page[InvitationOut](items=[_out(i) for i in page], next_cursor=cursor)
+        part = await repo.pending_invitations(workspace.id, self.clock(), query)
+        return Page[InvitationOut](items=[_out(i) for i in part.rows], next_cursor=part.next_cursor)
 
     async def revoke(self, uow: UnitOfWork, member: Membership, invitation_id: uuid.UUID) -> None:
         repo = UserRepository(uow.session)

@@ -3,14 +3,12 @@ the workspace does not require approval. A private workspace is a 404 to anyone 
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from wealist_plugins.user.access import actor, locked, workspace_not_found
 from wealist_plugins.user.contract import MANAGERS, JoinRequestCreated, JoinRequestDecided, Membership, Role
 from wealist_plugins.user.joining import add_member, already_member
 from wealist_plugins.user.models import JoinRequest, User
-from wealist_plugins.user.pagination import decode_cursor, split_page
 from wealist_plugins.user.repository import UserRepository
 from wealist_plugins.user.schemas import JoinRequestIn, JoinRequestOut, JoinRequestQuery, JoinStatus
 
@@ -82,11 +80,9 @@ class JoinRequestService:
     async def list(
         self, uow: UnitOfWork, manager: Membership, query: JoinRequestQuery
     ) -> Page[JoinRequestOut]:
-        key = decode_cursor(query.cursor, (dt.datetime, uuid.UUID))
         status = None if query.status == "ALL" else str(query.status)
-        rows = await UserRepository(uow.session).join_requests(manager.workspace_id, status, query.limit, key)
-        page, cursor = split_page(rows, query.limit, lambda row: (row[0].created_at, row[0].id))
-        return Page[JoinRequestOut](items=[_out(r, u) for r, u in page], next_cursor=cursor)
+        part = await UserRepository(uow.session).join_requests(manager.workspace_id, status, query)
+        return Page[JoinRequestOut](items=[_out(r, u) for r, u in part.rows], next_cursor=part.next_cursor)
 
     async def decide(
         self, uow: UnitOfWork, manager: Membership, request_id: uuid.UUID, *, approve: bool

@@ -7,7 +7,6 @@ members; a member manages no one but may leave.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from wealist_plugins.user.access import actor, locked
@@ -16,12 +15,12 @@ from wealist_plugins.user.contract import MemberRemoved, MemberRoleChanged, Memb
 from wealist_plugins.user.joining import admin_limit_reached
 from wealist_plugins.user.models import Member, Profile, User
 from wealist_plugins.user.options import UserOptions
-from wealist_plugins.user.pagination import PageQuery, decode_cursor, split_page
 from wealist_plugins.user.repository import UserRepository
 from wealist_plugins.user.schemas import MemberOut
 
 from wealist_core import Clock, Conflict, Forbidden, NotFound, UnitOfWork, utcnow
 from wealist_core.http import Page
+from wealist_core.pagination import PageQuery
 
 __all__ = ["MemberService"]
 
@@ -49,10 +48,9 @@ class MemberService:
         )
 
     async def list(self, uow: UnitOfWork, member: Membership, query: PageQuery) -> Page[MemberOut]:
-        key = decode_cursor(query.cursor, (dt.datetime, uuid.UUID))
-        rows = await UserRepository(uow.session).members(member.workspace_id, query.limit, key)
-        page, cursor = split_page(rows, query.limit, lambda row: (row[0].joined_at, row[0].user_id))
-        return Page[MemberOut](items=[await self._out(*row) for row in page], next_cursor=cursor)
+        part = await UserRepository(uow.session).members_page(member.workspace_id, query)
+        items = [await self._out(*row) for row in part.rows]
+        return Page[MemberOut](items=items, next_cursor=part.next_cursor)
 
     async def change_role(
         self, uow: UnitOfWork, manager: Membership, target_id: uuid.UUID, role: Role

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, and_, bindparam, exists, func, or_, select
+from sqlalchemy import Row, Select, and_, bindparam, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from wealist_plugins.user.models import (
@@ -25,19 +25,9 @@ from wealist_plugins.user.models import (
     Workspace,
 )
 
-__all__ = ["UserRepository", "after"]
+from wealist_core.pagination import Paging, Slice, keyset
 
-
-def after(columns: Sequence[Any], key: Sequence[Any] | None) -> ColumnElement[bool] | None:
-    """``(c1, c2) > (k1, k2)`` spelled out, for keyset pagination on both databases."""
-    if key is None:
-        return None
-    (first, *rest), (value, *values) = columns, key
-    if not rest:
-        return first > value  # type: ignore[no-any-return]
-    tail = after(rest, values)
-    assert tail is not None
-    return or_(first > value, and_(first == value, tail))
+__all__ = ["UserRepository"]
 
 
 @functools.cache
@@ -77,6 +67,12 @@ class UserRepository:
 
     async def delete(self, row: Any) -> None:
         await self.session.delete(row)
+
+    async def _page(self, stmt: Any, query: Paging, order: Sequence[Any], *, scalars: bool = False) -> Any:
+        """One page of ``stmt`` in ``order`` (the list's key), as a :class:`Slice` of rows or entities."""
+        ks = keyset(stmt, query, order=order)
+        result = await self.session.execute(ks.statement)
+        return ks.slice(list(result.scalars()) if scalars else list(result.all()))
 
     # ------------------------------------------------------------------------------------------------ users
 
@@ -122,18 +118,14 @@ class UserRepository:
             query = query.with_for_update()
         return (await self.session.execute(query)).scalar_one_or_none()
 
-    async def search_public(self, needle: str, limit: int, key: Sequence[Any] | None) -> list[Workspace]:
+    async def search_public(self, needle: str, query: Paging) -> Slice[Workspace]:
         escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = select(Workspace).where(
+        stmt = select(Workspace).where(
             Workspace.is_public.is_(True),
             Workspace.deleted_at.is_(None),
             Workspace.name_key.like(f"%{escaped}%", escape="\\"),
         )
-        condition = after((Workspace.name_key, Workspace.id), key)
-        if condition is not None:
-            query = query.where(condition)
-        query = query.order_by(Workspace.name_key, Workspace.id).limit(limit + 1)
-        return list((await self.session.execute(query)).scalars())
+        return await self._page(stmt, query, (Workspace.name_key, Workspace.id), scalars=True)
 
     async def owned_workspaces(self, user_id: uuid.UUID) -> list[Workspace]:
         query = select(Workspace).where(Workspace.owner_id == user_id, Workspace.deleted_at.is_(None))
@@ -160,30 +152,28 @@ class UserRepository:
         )
         return (await self.session.execute(query)).scalar_one_or_none()
 
-    async def members(
-        self,
-        workspace_id: uuid.UUID,
-        limit: int | None = None,
-        key: Sequence[Any] | None = None,
-        *,
-        user_ids: Sequence[uuid.UUID] | None = None,
-    ) -> list[tuple[Member, User, Profile | None]]:
-        """Live members (those among ``user_ids`` if given) with their workspace profile, oldest first."""
-        query = (
+    def _members(self, workspace_id: uuid.UUID) -> Select[tuple[Member, User, Profile]]:
+        return (
             select(Member, User, Profile)
             .join(User, User.id == Member.user_id)
             .outerjoin(Profile, and_(Profile.user_id == Member.user_id, Profile.workspace_id == workspace_id))
             .where(Member.workspace_id == workspace_id, User.deleted_at.is_(None))
         )
+
+    async def members(
+        self, workspace_id: uuid.UUID, *, user_ids: Sequence[uuid.UUID] | None = None
+    ) -> list[tuple[Member, User, Profile | None]]:
+        """Live members (those among ``user_ids`` if given) with their workspace profile, oldest first."""
+        stmt = self._members(workspace_id).order_by(Member.joined_at, Member.user_id)
         if user_ids is not None:
-            query = query.where(Member.user_id.in_(set(user_ids)))
-        condition = after((Member.joined_at, Member.user_id), key)
-        if condition is not None:
-            query = query.where(condition)
-        query = query.order_by(Member.joined_at, Member.user_id)
-        if limit is not None:
-            query = query.limit(limit + 1)
-        return [(m, u, p) for m, u, p in (await self.session.execute(query)).all()]
+            stmt = stmt.where(Member.user_id.in_(set(user_ids)))
+        return [(m, u, p) for m, u, p in (await self.session.execute(stmt)).all()]
+
+    async def members_page(
+        self, workspace_id: uuid.UUID, query: Paging
+    ) -> Slice[Row[tuple[Member, User, Profile]]]:
+        """A page of :meth:`members`."""
+        return await self._page(self._members(workspace_id), query, (Member.joined_at, Member.user_id))
 
     async def role_holders(self, workspace_id: uuid.UUID, roles: Sequence[str]) -> list[uuid.UUID]:
         """Ids of the live members having one of ``roles``."""
@@ -203,22 +193,23 @@ class UserRepository:
         )
         return int((await self.session.execute(query)).scalar_one())
 
-    async def memberships_of(
-        self, user_id: uuid.UUID, limit: int | None = None, key: Sequence[Any] | None = None
-    ) -> list[tuple[Member, Workspace]]:
-        """The user's memberships of live workspaces, oldest first."""
-        query = (
+    def _memberships_of(self, user_id: uuid.UUID) -> Select[tuple[Member, Workspace]]:
+        return (
             select(Member, Workspace)
             .join(Workspace, Workspace.id == Member.workspace_id)
             .where(Member.user_id == user_id, Workspace.deleted_at.is_(None))
         )
-        condition = after((Member.joined_at, Member.workspace_id), key)
-        if condition is not None:
-            query = query.where(condition)
-        query = query.order_by(Member.joined_at, Member.workspace_id)
-        if limit is not None:
-            query = query.limit(limit + 1)
-        return [(m, w) for m, w in (await self.session.execute(query)).all()]
+
+    async def memberships_of(self, user_id: uuid.UUID) -> list[tuple[Member, Workspace]]:
+        """The user's memberships of live workspaces, oldest first."""
+        stmt = self._memberships_of(user_id).order_by(Member.joined_at, Member.workspace_id)
+        return [(m, w) for m, w in (await self.session.execute(stmt)).all()]
+
+    async def memberships_page(
+        self, user_id: uuid.UUID, query: Paging
+    ) -> Slice[Row[tuple[Member, Workspace]]]:
+        """A page of :meth:`memberships_of`."""
+        return await self._page(self._memberships_of(user_id), query, (Member.joined_at, Member.workspace_id))
 
     # ------------------------------------------------------------------------------------------ invitations
 
@@ -254,18 +245,14 @@ class UserRepository:
         return list((await self.session.execute(query)).scalars())
 
     async def pending_invitations(
-        self, workspace_id: uuid.UUID, now: dt.datetime, limit: int, key: Sequence[Any] | None
-    ) -> list[Invitation]:
-        query = select(Invitation).where(
+        self, workspace_id: uuid.UUID, now: dt.datetime, query: Paging
+    ) -> Slice[Invitation]:
+        stmt = select(Invitation).where(
             Invitation.workspace_id == workspace_id,
             Invitation.status == "PENDING",
             Invitation.expires_at > now,
         )
-        condition = after((Invitation.created_at, Invitation.id), key)
-        if condition is not None:
-            query = query.where(condition)
-        query = query.order_by(Invitation.created_at, Invitation.id).limit(limit + 1)
-        return list((await self.session.execute(query)).scalars())
+        return await self._page(stmt, query, (Invitation.created_at, Invitation.id), scalars=True)
 
     # ---------------------------------------------------------------------------------------- join requests
 
@@ -284,20 +271,16 @@ class UserRepository:
         return (await self.session.execute(query)).scalars().first()
 
     async def join_requests(
-        self, workspace_id: uuid.UUID, status: str | None, limit: int, key: Sequence[Any] | None
-    ) -> list[tuple[JoinRequest, User]]:
-        query = (
+        self, workspace_id: uuid.UUID, status: str | None, query: Paging
+    ) -> Slice[Row[tuple[JoinRequest, User]]]:
+        stmt = (
             select(JoinRequest, User)
             .join(User, User.id == JoinRequest.user_id)
             .where(JoinRequest.workspace_id == workspace_id, User.deleted_at.is_(None))
         )
         if status is not None:
-            query = query.where(JoinRequest.status == status)
-        condition = after((JoinRequest.created_at, JoinRequest.id), key)
-        if condition is not None:
-            query = query.where(condition)
-        query = query.order_by(JoinRequest.created_at, JoinRequest.id).limit(limit + 1)
-        return [(r, u) for r, u in (await self.session.execute(query)).all()]
+            stmt = stmt.where(JoinRequest.status == status)
+        return await self._page(stmt, query, (JoinRequest.created_at, JoinRequest.id))
 
     # --------------------------------------------------------------------------------------------- profiles
 

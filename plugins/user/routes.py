@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 
 from wealist_plugins.user.contract import ManagerOf, MaybeMemberOf, MemberOf, OwnerOf
-from wealist_plugins.user.pagination import PageQuery
 from wealist_plugins.user.schemas import (
     AcceptResult,
     AvatarUploadIn,
@@ -40,6 +39,7 @@ from wealist_plugins.user.services import UserServices
 
 from wealist_core import NotFound, UnitOfWork
 from wealist_core.http import ApiRoute, CallerId, Controller, Page, delete, get, patch, post, routes_of
+from wealist_core.pagination import PageQuery
 
 __all__ = ["build_routes"]
 

@@ -10,9 +10,9 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import AfterValidator, EmailStr, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 from wealist_plugins.user.contract import Role
-from wealist_plugins.user.pagination import PageQuery
 
 from wealist_core.http import ApiModel, Field, Page
+from wealist_core.pagination import PageQuery
 
 __all__ = [
     "AcceptResult",

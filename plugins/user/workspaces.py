@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 
 from wealist_plugins.user.access import actor, locked
@@ -10,7 +9,6 @@ from wealist_plugins.user.contract import MemberRoleChanged, Membership, Role, W
 from wealist_plugins.user.joining import add_member, admin_limit_reached
 from wealist_plugins.user.models import Member, Workspace
 from wealist_plugins.user.options import UserOptions
-from wealist_plugins.user.pagination import PageQuery, decode_cursor, split_page
 from wealist_plugins.user.repository import UserRepository
 from wealist_plugins.user.schemas import (
     SearchQuery,
@@ -22,6 +20,7 @@ from wealist_plugins.user.schemas import (
 
 from wealist_core import Clock, Conflict, NotFound, UnitOfWork, utcnow
 from wealist_core.http import Page
+from wealist_core.pagination import PageQuery
 
 __all__ = ["WorkspaceService", "workspace_out"]
 
@@ -70,12 +69,11 @@ class WorkspaceService:
         return workspace_out(workspace, Role.OWNER)
 
     async def list_mine(self, uow: UnitOfWork, user_id: uuid.UUID, query: PageQuery) -> Page[WorkspaceOut]:
-        key = decode_cursor(query.cursor, (dt.datetime, uuid.UUID))
         repo = UserRepository(uow.session)
         await actor(repo, user_id)
-        rows = await repo.memberships_of(user_id, query.limit, key)
-        page, cursor = split_page(rows, query.limit, lambda row: (row[0].joined_at, row[0].workspace_id))
-        return Page[WorkspaceOut](items=[workspace_out(w, m.role) for m, w in page], next_cursor=cursor)
+        part = await repo.memberships_page(user_id, query)
+        items = [workspace_out(w, m.role) for m, w in part.rows]
+        return Page[WorkspaceOut](items=items, next_cursor=part.next_cursor)
 
     async def get(self, uow: UnitOfWork, member: Membership) -> WorkspaceOut:
         workspace, _row = await locked(UserRepository(uow.session), member, for_update=False)
@@ -100,11 +98,9 @@ class WorkspaceService:
         )
 
     async def search(self, uow: UnitOfWork, user_id: uuid.UUID, query: SearchQuery) -> Page[WorkspacePublic]:
-        key = decode_cursor(query.cursor, (str, uuid.UUID))
         repo = UserRepository(uow.session)
         await actor(repo, user_id)
-        rows = await repo.search_public(query.q.casefold(), query.limit, key)
-        page, cursor = split_page(rows, query.limit, lambda w: (w.name_key, w.id))
+        part = await repo.search_public(query.q.casefold(), query)
         items = [
             WorkspacePublic(
                 workspace_id=w.id,
@@ -113,9 +109,9 @@ class WorkspaceService:
                 requires_approval=w.requires_approval,
                 created_at=w.created_at,
             )
-            for w in page
+            for w in part.rows
         ]
-        return Page[WorkspacePublic](items=items, next_cursor=cursor)
+        return Page[WorkspacePublic](items=items, next_cursor=part.next_cursor)
 
     async def transfer(self, uow: UnitOfWork, owner: Membership, new_owner_id: uuid.UUID) -> WorkspaceOut:
         repo = UserRepository(uow.session)

@@ -6,9 +6,21 @@ import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    func,
+    insert,
+    inspect,
+    select,
+)
 from sqlalchemy.exc import StatementError
 
 from wealist_core import (
@@ -18,6 +30,8 @@ from wealist_core import (
     Settings,
     UtcDateTime,
     outbox_table,
+    plugin_metadata,
+    utcnow,
 )
 from wealist_core.sql import SqlAlchemyDatabase
 
@@ -361,3 +375,38 @@ async def test_a_bound_database_writes_to_its_plugin_s_outbox_without_being_told
         rows = (await connection.execute(select(OUTBOX.c.event_type, OUTBOX.c.payload))).all()
     assert [tuple(r) for r in rows] == [("demo.item_created", {"title": "from a job"})]
     assert await _count(database, ITEMS) == 1
+
+
+# ------------------------------------------------------------------------------------------ naming
+
+
+async def test_plugin_metadata_names_constraints_the_same_way_on_every_database(
+    database: SqlAlchemyDatabase,
+) -> None:
+    metadata = plugin_metadata()
+    Table(
+        "demo_task",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column("column_id", Integer, nullable=False, index=True),
+        Column("rank", String(20), nullable=False),
+        Column("at", UtcDateTime(), nullable=False, default=utcnow),
+        UniqueConstraint("column_id", "rank"),
+    )
+    async with database.engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+        await connection.execute(insert(metadata.tables["demo_task"]).values(id=1, column_id=1, rank="a"))
+
+        def names(sync: Any) -> tuple[list[str | None], list[str | None]]:
+            inspector = inspect(sync)
+            return (
+                [i["name"] for i in inspector.get_indexes("demo_task")],
+                [u["name"] for u in inspector.get_unique_constraints("demo_task")],
+            )
+
+        indexes, uniques = await connection.run_sync(names)
+        stamped = (await connection.execute(select(metadata.tables["demo_task"].c.at))).scalar_one()
+
+    assert "ix_demo_task_column_id" in indexes
+    assert uniques == ["uq_demo_task_column_id_rank"]
+    assert stamped.tzinfo is not None and stamped.utcoffset() == dt.timedelta(0), "utcnow is aware UTC"

@@ -10,7 +10,7 @@ from wealist_plugins.user.contract import Directory
 from wealist_plugins.user.models import metadata
 from wealist_plugins.user.services import UserServices
 
-from wealist_core import Container, ModelRegistration, PluginError, PluginManifest, Settings, hookimpl
+from wealist_core import Container, Job, ModelRegistration, PluginError, PluginManifest, Settings, hookimpl
 
 __all__ = ["UserPlugin"]
 
@@ -63,7 +63,7 @@ class UserPlugin:
         add_command(cli)
 
     @hookimpl
-    def wealist_register_jobs(self) -> list[object]:
-        from wealist_plugins.user.jobs import user_jobs  # the purges (wealist_core.Job), see jobs.py
+    def wealist_register_jobs(self) -> list[Job]:
+        from wealist_plugins.user.jobs import user_jobs
 
         return list(user_jobs(self.services.options, self.services.profiles.uploads))

@@ -102,12 +102,21 @@ async def test_an_event_of_the_provider_drops_the_cached_answer_in_every_replica
     ):
         await set_role(provider, "MEMBER")
         await until(lambda: provider.post("/api/roster/notes"))  # the provider's bus is up
+        # The set-up's own event may drop a replica's first answer when it arrives: read until a round asks
+        # the provider nothing, so that what follows counts only the reads.
+        for _ in range(50):
+            settled = await served(provider)
+            assert await role_seen(first) == "MEMBER"
+            assert await role_seen(second) == "MEMBER"
+            await asyncio.sleep(0.2)
+            if await served(provider) == settled:
+                break
         before = await served(provider)
 
         for _ in range(5):
             assert await role_seen(first) == "MEMBER"
             assert await role_seen(second) == "MEMBER"
-        assert await served(provider) == before + 2  # one question per replica; the rest was cached
+        assert await served(provider) == before  # every read answered from the replicas' caches
 
         await set_role(provider, "ADMIN")
 

@@ -50,7 +50,19 @@ from sqlalchemy.types import DateTime, TypeDecorator, TypeEngine
 from wealist_core.errors import ValidationProblem
 from wealist_core.http.models import ApiModel, Page
 
-__all__ = ["INVALID_CURSOR", "Keyset", "Page", "PageQuery", "Slice", "Window", "WindowQuery", "keyset"]
+__all__ = [
+    "INVALID_CURSOR",
+    "KeyColumn",
+    "Keyset",
+    "Page",
+    "PageQuery",
+    "Paging",
+    "Slice",
+    "Window",
+    "WindowQuery",
+    "invalid_cursor",
+    "keyset",
+]
 
 INVALID_CURSOR = "INVALID_CURSOR"
 DEFAULT_LIMIT = 50

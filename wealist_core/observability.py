@@ -464,7 +464,7 @@ def _route_labels(scope: Scope) -> tuple[str, str]:
     if route is None:
         return "<unmatched>", "host"
     # The template without converters (``{itemId}``, not ``{itemId:uuid}``), as the OpenAPI document names it.
-    path = getattr(route, "template", None) or getattr(route, "path", "<unmatched>")
+    path = str(getattr(route, "template", None) or getattr(route, "path", "<unmatched>"))
     return path, getattr(route, "plugin", None) or "host"
 
 

@@ -20,9 +20,8 @@ from wealist_core import (
     Settings,
     ensure_secrets,  # the CLI must seal keys with the server's secret key
 )
-from wealist_core.container import Container
+from wealist_core.commands import standalone_ports
 from wealist_core.migrations import upgrade
-from wealist_core.plugins import PluginHost
 
 __all__ = ["MIGRATIONS", "RotationResult", "add_commands", "key_ring", "rotate_keys"]
 
@@ -56,17 +55,13 @@ async def rotate_keys(settings: Settings, *, adapters: Sequence[object] = ()) ->
             "WEALIST_AUTH__SIGNING_KEY is set, so keys come from settings: put the new key there and the old "
             "one in WEALIST_AUTH__VERIFICATION_KEYS until its tokens expire."
         )
-    host = PluginHost(settings.model_copy(update={"plugins": ()}), adapters=adapters, check=False)
-    container = Container(settings, host.adapters, [PluginManifest("auth", ports=("database",))])
-    await container.start()
-    try:
+    manifest = PluginManifest("auth", ports=("database",))
+    async with standalone_ports(settings, manifest, adapters=adapters) as container:
         database = container.database("auth")
         await upgrade(database, ModelRegistration("auth", METADATA, MIGRATIONS))
         ring = key_ring(KeyStore(database, SecretBox(settings.secret_key, "signing-keys")), config)
         new = await ring.rotate()
         return RotationResult(new, ring.published(), config.tokens.access_ttl + config.key_retention)
-    finally:
-        await container.close()
 
 
 async def _rotate_command(args: argparse.Namespace) -> int:

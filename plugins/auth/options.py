@@ -13,8 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from wealist_core import ConfigurationError, Settings
-from wealist_core.settings import PluginSettings
+from wealist_core import ConfigurationError, PluginSettings, Settings
 
 __all__ = ["AuthOptions", "OidcProviderConfig", "RateLimit", "TokenSettings"]
 

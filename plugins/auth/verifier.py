@@ -23,8 +23,7 @@ from wealist_plugins.auth.contract import TokenKeys
 from wealist_plugins.auth.options import TokenSettings
 from wealist_plugins.auth.tokens import AccessTokenVerifier, JwksCache
 
-from wealist_core import KeyValue, PluginManifest, Principal, Settings, Unauthorized, hookimpl
-from wealist_core.container import Container
+from wealist_core import Container, KeyValue, PluginManifest, Principal, Settings, Unauthorized, hookimpl
 
 __all__ = ["JWKS_PATH", "TokenVerifierPlugin"]
 

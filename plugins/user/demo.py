@@ -55,8 +55,8 @@ def add_command(cli: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 async def _command(args: argparse.Namespace) -> int:
-    from wealist_core.app import create_app
-    from wealist_core.settings import Settings
+    from wealist_core import Settings
+    from wealist_core.commands import create_app
 
     app = create_app(Settings.load())
     return await seed_demo(app, if_empty=args.if_empty, password=args.password)

@@ -1,0 +1,1 @@
+"""The LiveKit adapter of the MediaRooms port: a self-hosted LiveKit server or LiveKit Cloud."""

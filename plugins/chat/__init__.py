@@ -1,0 +1,1 @@
+"""The chat plugin: direct messages, groups and project channels, in real time."""

@@ -1,0 +1,1 @@
+"""The storage plugin: a shared drive per workspace (folders, files, versions, trash, sharing)."""

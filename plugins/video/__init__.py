@@ -1,0 +1,1 @@
+"""The video plugin: calls on LiveKit (rooms, tokens, participants, history, recordings)."""

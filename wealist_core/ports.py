@@ -20,6 +20,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from wealist_core.errors import ServiceUnavailable
+
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
     from starlette.routing import BaseRoute
@@ -37,7 +39,11 @@ __all__ = [
     "KeyValue",
     "MailMessage",
     "Mailer",
+    "MediaParticipant",
+    "MediaRecording",
+    "MediaRecordingFile",
     "MediaRooms",
+    "MediaWebhook",
     "PresignedUrl",
     "PubSub",
     "Resource",
@@ -476,24 +482,106 @@ class Mailer(Resource):
 # ----------------------------------------------------------------------------------------------- media rooms
 
 
+@dataclass(frozen=True, slots=True)
+class MediaParticipant:
+    """Someone connected to a media room, as the media server sees them."""
+
+    identity: str
+    name: str = ""
+    joined_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRecordingFile:
+    """A file a recording wrote: its object key in the blob store, size in bytes, length in seconds."""
+
+    key: str
+    size: int = 0
+    duration_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRecording:
+    """A recording (LiveKit egress) of a room: ``status`` is ``STARTING``, ``ACTIVE``, ``ENDING``,
+    ``COMPLETE``, ``FAILED`` or ``ABORTED``."""
+
+    recording_id: str
+    room: str
+    status: str
+    files: tuple[MediaRecordingFile, ...] = ()
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MediaWebhook:
+    """A verified notification of the media server. ``event`` is the server's name for it
+    (``participant_joined``, ``participant_left``, ``room_started``, ``room_finished``, ``egress_started``,
+    ``egress_updated``, ``egress_ended``, ...); ``identity`` is set for participant events and
+    ``recording`` for egress events."""
+
+    event: str
+    event_id: str
+    room: str
+    created_at: dt.datetime
+    identity: str = ""
+    name: str = ""
+    recording: MediaRecording | None = None
+
+
+def _recording_not_configured() -> Exception:
+    return ServiceUnavailable(
+        "Recording is not configured on this server (no LiveKit Egress).", code="RECORDING_NOT_CONFIGURED"
+    )
+
+
 class MediaRooms(Resource):
-    """A media server for video calls (LiveKit): rooms, participants, join tokens and webhooks."""
+    """A media server for video calls (LiveKit): rooms, participants, join tokens, recordings, webhooks.
+
+    Room names are the caller's (the video plugin uses its room ids). Failures of the server are
+    ``ServiceUnavailable`` (503); a webhook that fails verification is ``Unauthorized``."""
 
     port = "media"
 
+    #: The URL browsers connect to (``wss://...``), given back with each join token.
+    client_url: str = ""
+
     @abc.abstractmethod
     async def create_room(
-        self, name: str, *, max_participants: int = 0, empty_timeout: int = 300
-    ) -> None: ...
+        self, name: str, *, max_participants: int = 0, empty_timeout: int = 300, metadata: str = ""
+    ) -> None:
+        """Create the room (creating an existing room again is not an error)."""
 
     @abc.abstractmethod
-    async def delete_room(self, name: str) -> None: ...
+    async def delete_room(self, name: str) -> None:
+        """Close the room and disconnect everyone; a room the server no longer has is not an error."""
 
     @abc.abstractmethod
-    async def list_participants(self, room: str) -> list[str]: ...
+    async def list_participants(self, room: str) -> list[MediaParticipant]:
+        """Who is connected to the room now (empty for a room the server does not have)."""
 
     @abc.abstractmethod
-    def join_token(self, room: str, *, identity: str, name: str, ttl: int = 3600) -> str: ...
+    async def remove_participant(self, room: str, identity: str) -> None:
+        """Disconnect one participant; one who is not connected is not an error."""
 
     @abc.abstractmethod
-    def verify_webhook(self, body: bytes, authorization: str) -> Mapping[str, Any]: ...
+    def join_token(
+        self, room: str, *, identity: str, name: str, ttl: int = 3600, metadata: str = ""
+    ) -> str:
+        """A token letting ``identity`` join ``room`` (and no other) for ``ttl`` seconds."""
+
+    @property
+    def records(self) -> bool:
+        """Whether recordings can be made (LiveKit Egress is configured)."""
+        return False
+
+    async def start_recording(self, room: str, *, key_prefix: str) -> MediaRecording:
+        """Record the room into the blob store under ``key_prefix`` (``video/<room>/``)."""
+        raise _recording_not_configured()
+
+    async def stop_recording(self, recording_id: str) -> MediaRecording:
+        """Stop a recording; its files are announced by an ``egress_ended`` webhook."""
+        raise _recording_not_configured()
+
+    @abc.abstractmethod
+    def verify_webhook(self, body: bytes, authorization: str) -> MediaWebhook:
+        """Check the webhook's signature and body hash and decode it; ``Unauthorized`` when they fail."""

@@ -46,3 +46,9 @@ if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
   apt_install nginx-light
   echo "start-servers: installed NGINX"
 fi
+
+# Coturn: the video tests start turnserver with deployments/coturn/turnserver.conf.
+if ! command -v turnserver >/dev/null && [ ! -x /usr/bin/turnserver ]; then
+  apt_install coturn
+  echo "start-servers: installed Coturn"
+fi

@@ -25,6 +25,7 @@ class CallStarted(DomainEvent):
     room_id: uuid.UUID
     name: str
     started_by: uuid.UUID
+    started_by_name: str
     chat_id: uuid.UUID | None = None
     project_id: uuid.UUID | None = None
     capacity: int

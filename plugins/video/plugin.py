@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from starlette.routing import BaseRoute
-from wealist_plugins.user.contract import Directory
+from wealist_plugins.user.contract import Directory, MemberRemoved, WorkspaceDeleted
 from wealist_plugins.video.calls import CallService
 from wealist_plugins.video.models import metadata
 from wealist_plugins.video.options import VideoOptions
 from wealist_plugins.video.rooms import RoomService
 from wealist_plugins.video.routes import History, Rooms, Webhooks
 
-from wealist_core import Container, ModelRegistration, PluginError, PluginManifest, Settings, hookimpl
+from wealist_core import (
+    Container,
+    Job,
+    JobContext,
+    ModelRegistration,
+    PluginError,
+    PluginManifest,
+    Settings,
+    hookimpl,
+    subscribe,
+)
 from wealist_core.http import routes_of
 
 __all__ = ["VideoPlugin"]
@@ -41,6 +52,7 @@ class VideoPlugin:
         options = VideoOptions.read(settings.for_plugin("video"))
         blobs = container.blobstore("video")
         self._rooms = RoomService(
+            database=container.database("video"),
             media=container.media("video"),
             keyvalue=container.keyvalue("video"),
             blobs=blobs,
@@ -52,6 +64,38 @@ class VideoPlugin:
     @hookimpl
     def wealist_register_models(self) -> list[ModelRegistration]:
         return [ModelRegistration("video", metadata, Path(__file__).with_name("migrations"))]
+
+    @property
+    def rooms(self) -> RoomService:
+        if self._rooms is None:
+            raise PluginError("The video plugin is used before wealist_configure built its services.")
+        return self._rooms
+
+    @hookimpl
+    def wealist_register_jobs(self) -> list[Job]:
+        async def end_abandoned_rooms(ctx: JobContext) -> None:
+            ended = await self.rooms.end_abandoned(ctx.now)
+            if ended:
+                ctx.log.info("ended abandoned calls", extra={"count": ended})
+
+        return [
+            Job(
+                "end_abandoned_rooms",
+                end_abandoned_rooms,
+                every=timedelta(minutes=5),
+                description="end calls LiveKit closed without telling us (a lost room_finished webhook)",
+            )
+        ]
+
+    @subscribe(MemberRemoved)
+    async def on_member_removed(self, event: MemberRemoved) -> None:
+        """Someone who left the workspace, or was removed, is taken out of its calls."""
+        await self.rooms.on_member_removed(event.workspace_id, event.user_id)
+
+    @subscribe(WorkspaceDeleted)
+    async def on_workspace_deleted(self, event: WorkspaceDeleted) -> None:
+        """A deleted workspace's calls end."""
+        await self.rooms.on_workspace_deleted(event.workspace_id)
 
     @hookimpl
     def wealist_register_routes(self) -> list[BaseRoute]:

@@ -33,10 +33,12 @@ from wealist_plugins.video.schemas import (
 from wealist_core import (
     BlobStore,
     Conflict,
+    Database,
     KeyValue,
     MediaRooms,
     MediaWebhook,
     ProblemError,
+    RateLimiter,
     ServiceUnavailable,
     UnitOfWork,
     ValidationProblem,
@@ -50,6 +52,7 @@ logger = logging.getLogger("wealist.video")
 
 ROOMS_ORDER = (Room.created_at.desc(), Room.id)
 RUNNING = ("STARTING", "ACTIVE")
+CREATES_PER_MINUTE = 20
 #: LiveKit closes a room nobody joined (or everyone left) after this many seconds; room_finished follows.
 EMPTY_TIMEOUT = 300
 
@@ -93,11 +96,14 @@ class RoomService:
         self,
         *,
         media: MediaRooms | None,
+        database: Database,
         keyvalue: KeyValue,
         blobs: BlobStore,
         directory: Directory,
         options: VideoOptions,
     ) -> None:
+        self.db = database
+        self.limiter = RateLimiter(keyvalue)
         self.media = media
         self.kv = keyvalue
         self.blobs = blobs
@@ -177,6 +183,7 @@ class RoomService:
 
     async def create(self, uow: UnitOfWork, member: Membership, body: RoomIn) -> RoomOut:
         media = self._media()
+        await self.limiter.enforce(f"create:{member.user_id}", limit=CREATES_PER_MINUTE, window=60)
         if body.capacity > self.options.max_capacity:
             raise ValidationProblem(
                 f"capacity: at most {self.options.max_capacity} on this server.",
@@ -203,6 +210,7 @@ class RoomService:
         await media.create_room(
             str(room.id), max_participants=room.capacity, empty_timeout=EMPTY_TIMEOUT, metadata=metadata
         )
+        starter = await self._display_name(room.workspace_id, room.created_by)
         uow.session.add(room)
         await uow.session.flush()
         uow.emit(
@@ -211,6 +219,7 @@ class RoomService:
                 room_id=room.id,
                 name=room.name,
                 started_by=room.created_by,
+                started_by_name=starter,
                 chat_id=room.chat_id,
                 project_id=room.project_id,
                 capacity=room.capacity,
@@ -511,3 +520,68 @@ class RoomService:
                 rec.key = first.key
                 rec.size = first.size
                 rec.duration_seconds = first.duration_seconds
+
+    # ------------------------------------------------------------------------------------------ membership
+
+    async def on_member_removed(self, workspace_id: uuid.UUID, user_id: uuid.UUID) -> None:
+        """Someone who left the workspace (or was removed) leaves its calls at once."""
+        now = utcnow()
+        async with self.db.unit_of_work() as uow:
+            stays = list(
+                await uow.session.scalars(
+                    select(Participation)
+                    .join(Room, Room.id == Participation.room_id)
+                    .where(
+                        Room.workspace_id == workspace_id,
+                        Room.status == ACTIVE,
+                        Participation.user_id == user_id,
+                        Participation.left_at.is_(None),
+                    )
+                )
+            )
+            for stay in stays:
+                stay.left_at = now
+        for stay in stays:
+            await self.kv.srem(participants_key(stay.room_id), str(user_id))
+            if self.media is not None:
+                await self.media.remove_participant(str(stay.room_id), str(user_id))
+
+    async def on_workspace_deleted(self, workspace_id: uuid.UUID) -> None:
+        """A deleted workspace's calls end for everyone."""
+        async with self.db.unit_of_work() as uow:
+            rooms = await uow.session.scalars(
+                select(Room).where(Room.workspace_id == workspace_id, Room.status == ACTIVE).with_for_update()
+            )
+            for room in list(rooms):
+                await self._finish(uow, room, ended_by=None)
+
+    async def end_abandoned(self, now: dt.datetime) -> int:
+        """End calls LiveKit no longer holds anyone in, in case its room_finished webhook never arrived (the
+        webhook URL was down): a room past LiveKit's empty timeout, nobody connected and no fresh seat."""
+        if self.media is None:
+            return 0
+        quiet = now - dt.timedelta(seconds=EMPTY_TIMEOUT + 60)
+        async with self.db.reading() as session:
+            candidates = list(
+                await session.scalars(
+                    select(Room.id).where(
+                        Room.status == ACTIVE,
+                        Room.created_at < quiet,
+                        ~select(Participation.id)
+                        .where(Participation.room_id == Room.id, Participation.granted_at >= quiet)
+                        .exists(),
+                    )
+                )
+            )
+        ended = 0
+        for room_id in candidates:
+            if await self.media.list_participants(str(room_id)):
+                continue  # still in use (webhooks about joins may have been lost too)
+            async with self.db.unit_of_work() as uow:
+                room = (
+                    await uow.session.scalars(select(Room).where(Room.id == room_id).with_for_update())
+                ).first()
+                if room is not None and room.status == ACTIVE:
+                    await self._finish(uow, room, ended_by=None)
+                    ended += 1
+        return ended

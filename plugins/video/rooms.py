@@ -8,6 +8,7 @@ server is told to create it before the room is stored, and to delete it once the
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -15,6 +16,7 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from wealist_plugins.user.contract import Directory, Membership
 from wealist_plugins.video.access import SeenRoom
 from wealist_plugins.video.contract import CallEnded, CallStarted
@@ -121,12 +123,12 @@ class RoomService:
 
     # ------------------------------------------------------------------------------------------ reading
 
-    async def _render(self, uow: UnitOfWork, rooms: Sequence[Room]) -> list[RoomOut]:
+    async def _render(self, session: AsyncSession, rooms: Sequence[Room]) -> list[RoomOut]:
         ids = [room.id for room in rooms]
         stays: dict[uuid.UUID, list[Participation]] = {room_id: [] for room_id in ids}
         recording: set[uuid.UUID] = set()
         if ids:
-            rows = await uow.session.scalars(
+            rows = await session.scalars(
                 select(Participation)
                 .where(Participation.room_id.in_(ids), Participation.left_at.is_(None))
                 .order_by(Participation.granted_at, Participation.id)
@@ -134,7 +136,7 @@ class RoomService:
             for stay in rows:
                 stays[stay.room_id].append(stay)
             recording = set(
-                await uow.session.scalars(
+                await session.scalars(
                     select(Recording.room_id).where(Recording.room_id.in_(ids), Recording.status.in_(RUNNING))
                 )
             )
@@ -170,18 +172,20 @@ class RoomService:
     async def read(self, uow: UnitOfWork, seen: SeenRoom) -> RoomOut:
         room = await uow.session.get(Room, seen.room.id)
         assert room is not None
-        [answer] = await self._render(uow, [room])
+        [answer] = await self._render(uow.session, [room])
         return answer
 
     async def active(self, uow: UnitOfWork, member: Membership, query: RoomQuery) -> Page[RoomOut]:
         stmt = select(Room).where(Room.workspace_id == member.workspace_id, Room.status == ACTIVE)
         ks = keyset(stmt, query, order=ROOMS_ORDER)
         part = ks.slice((await uow.session.scalars(ks.statement)).all())
-        return Page(items=await self._render(uow, part.rows), next_cursor=part.next_cursor)
+        return Page(items=await self._render(uow.session, part.rows), next_cursor=part.next_cursor)
 
     # ------------------------------------------------------------------------------------------ creating
 
-    async def create(self, uow: UnitOfWork, member: Membership, body: RoomIn) -> RoomOut:
+    async def create(self, member: Membership, body: RoomIn) -> RoomOut:
+        """LiveKit's room first, outside any transaction (no database lock waits on the media server), then
+        ours; if storing ours fails, LiveKit's is deleted again."""
         media = self._media()
         await self.limiter.enforce(f"create:{member.user_id}", limit=CREATES_PER_MINUTE, window=60)
         if body.capacity > self.options.max_capacity:
@@ -206,44 +210,50 @@ class RoomService:
             project_id=body.project_id,
             created_at=utcnow(),
         )
+        starter = await self._display_name(room.workspace_id, room.created_by)
         metadata = json.dumps({"workspaceId": str(room.workspace_id), "name": room.name}, ensure_ascii=False)
         await media.create_room(
             str(room.id), max_participants=room.capacity, empty_timeout=EMPTY_TIMEOUT, metadata=metadata
         )
-        starter = await self._display_name(room.workspace_id, room.created_by)
-        uow.session.add(room)
-        await uow.session.flush()
-        uow.emit(
-            CallStarted(
-                workspace_id=room.workspace_id,
-                room_id=room.id,
-                name=room.name,
-                started_by=room.created_by,
-                started_by_name=starter,
-                chat_id=room.chat_id,
-                project_id=room.project_id,
-                capacity=room.capacity,
-                started_at=room.created_at,
-            )
-        )
-        uow.after_commit(lambda: self.kv.set(state_key(room.id), ACTIVE, ttl=7 * 86400))
-        [answer] = await self._render(uow, [room])
+        try:
+            async with self.db.unit_of_work() as uow:
+                uow.session.add(room)
+                await uow.session.flush()
+                uow.emit(
+                    CallStarted(
+                        workspace_id=room.workspace_id,
+                        room_id=room.id,
+                        name=room.name,
+                        started_by=room.created_by,
+                        started_by_name=starter,
+                        chat_id=room.chat_id,
+                        project_id=room.project_id,
+                        capacity=room.capacity,
+                        started_at=room.created_at,
+                    )
+                )
+                uow.after_commit(lambda: self.kv.set(state_key(room.id), ACTIVE, ttl=7 * 86400))
+                [answer] = await self._render(uow.session, [room])
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await media.delete_room(str(room.id))
+            raise
         return answer
 
     # ------------------------------------------------------------------------------------------ joining
 
-    async def _locked_room(self, uow: UnitOfWork, room_id: uuid.UUID) -> Room:
+    async def _locked_room(self, session: AsyncSession, room_id: uuid.UUID) -> Room:
         # FOR UPDATE on PostgreSQL: two joins for the last seat are decided one after the other.
-        room = (await uow.session.scalars(select(Room).where(Room.id == room_id).with_for_update())).one()
+        room = (await session.scalars(select(Room).where(Room.id == room_id).with_for_update())).one()
         if room.status != ACTIVE:
             raise Gone("The call has ended.", code="ROOM_ENDED")
         return room
 
     async def _open_stay(
-        self, uow: UnitOfWork, room_id: uuid.UUID, user_id: uuid.UUID
+        self, session: AsyncSession, room_id: uuid.UUID, user_id: uuid.UUID
     ) -> Participation | None:
         return (
-            await uow.session.scalars(
+            await session.scalars(
                 select(Participation)
                 .where(
                     Participation.room_id == room_id,
@@ -255,6 +265,14 @@ class RoomService:
             )
         ).first()
 
+    async def _seats_taken(self, session: AsyncSession, room_id: uuid.UUID) -> int:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(Participation)
+            .where(Participation.room_id == room_id, Participation.left_at.is_(None))
+        )
+        return int(count or 0)
+
     async def _display_name(self, workspace_id: uuid.UUID, user_id: uuid.UUID) -> str:
         profiles = await self.directory.member_profiles(workspace_id, [user_id])
         for profile in profiles:
@@ -263,12 +281,11 @@ class RoomService:
         return str(user_id)
 
     async def _free_stale_seats(
-        self, uow: UnitOfWork, room: Room, media: MediaRooms, now: dt.datetime
+        self, session: AsyncSession, room: Room, connected: set[str], now: dt.datetime
     ) -> None:
         """Seats granted but never used within the hold time go back, unless LiveKit sees them connected."""
         cutoff = now - dt.timedelta(seconds=self.options.seat_hold)
-        connected = {p.identity for p in await media.list_participants(str(room.id))}
-        stale = await uow.session.scalars(
+        stale = await session.scalars(
             select(Participation).where(
                 Participation.room_id == room.id,
                 Participation.left_at.is_(None),
@@ -279,31 +296,35 @@ class RoomService:
         for stay in stale:
             if str(stay.user_id) not in connected:
                 stay.left_at = now
+        await session.flush()
 
-    async def join(self, uow: UnitOfWork, seen: SeenRoom) -> JoinOut:
+    async def join(self, seen: SeenRoom) -> JoinOut:
+        """A seat and a token. What LiveKit and the Directory are asked is asked before the transaction, so
+        the seat is decided under the room's lock without waiting on either."""
         media = self._media()
         me = seen.member.user_id
-        room = await self._locked_room(uow, seen.room.id)
+        async with self.db.reading() as session:
+            room = await session.get(Room, seen.room.id)
+            assert room is not None
+            if room.status != ACTIVE:
+                raise Gone("The call has ended.", code="ROOM_ENDED")
+            held = await self._open_stay(session, room.id, me)
+            full = held is None and await self._seats_taken(session, room.id) >= room.capacity
+        connected: set[str] | None = None
+        if full:
+            connected = {p.identity for p in await media.list_participants(str(room.id))}
+        name = held.name if held is not None else await self._display_name(room.workspace_id, me)
         now = utcnow()
-        stay = await self._open_stay(uow, room.id, me)
-        if stay is None:
-
-            async def taken() -> int:
-                count = await uow.session.scalar(
-                    select(func.count())
-                    .select_from(Participation)
-                    .where(Participation.room_id == room.id, Participation.left_at.is_(None))
-                )
-                return int(count or 0)
-
-            if await taken() >= room.capacity:
-                await self._free_stale_seats(uow, room, media, now)
-                await uow.session.flush()
-                if await taken() >= room.capacity:
+        async with self.db.unit_of_work() as uow:
+            room = await self._locked_room(uow.session, seen.room.id)
+            stay = await self._open_stay(uow.session, room.id, me)
+            if stay is None:
+                if await self._seats_taken(uow.session, room.id) >= room.capacity and connected is not None:
+                    await self._free_stale_seats(uow.session, room, connected, now)
+                if await self._seats_taken(uow.session, room.id) >= room.capacity:
                     raise Conflict(f"The call is full ({room.capacity} people).", code="ROOM_FULL")
-            name = await self._display_name(room.workspace_id, me)
-            stay = Participation(id=uuid.uuid4(), room_id=room.id, user_id=me, name=name, granted_at=now)
-            uow.session.add(stay)
+                stay = Participation(id=uuid.uuid4(), room_id=room.id, user_id=me, name=name, granted_at=now)
+                uow.session.add(stay)
         ttl = self.options.token_ttl
         metadata = json.dumps({"workspaceId": str(room.workspace_id)})
         token = media.join_token(str(room.id), identity=str(me), name=stay.name, ttl=ttl, metadata=metadata)
@@ -318,7 +339,7 @@ class RoomService:
 
     async def leave(self, uow: UnitOfWork, seen: SeenRoom) -> None:
         me = seen.member.user_id
-        stay = await self._open_stay(uow, seen.room.id, me)
+        stay = await self._open_stay(uow.session, seen.room.id, me)
         if stay is None:
             return
         stay.left_at = utcnow()
@@ -337,7 +358,7 @@ class RoomService:
     async def end(self, uow: UnitOfWork, seen: SeenRoom) -> None:
         seen.require_creator_or_manager("end the call")
         self._media()
-        room = await self._locked_room(uow, seen.room.id)
+        room = await self._locked_room(uow.session, seen.room.id)
         await self._finish(uow, room, ended_by=seen.member.user_id)
 
     async def _finish(self, uow: UnitOfWork, room: Room, *, ended_by: uuid.UUID | None) -> Call:
@@ -398,52 +419,70 @@ class RoomService:
 
     # ------------------------------------------------------------------------------------------ recording
 
-    async def start_recording(self, uow: UnitOfWork, seen: SeenRoom) -> RecordingOut:
+    def _recorder(self) -> MediaRooms:
         media = self._media()
-        seen.require_creator("record the call")
-        room = await self._locked_room(uow, seen.room.id)
         if not media.records:
             raise ServiceUnavailable(
                 "Recording is not configured on this server (no LiveKit Egress).",
                 code="RECORDING_NOT_CONFIGURED",
             )
-        running = await uow.session.scalar(
-            select(Recording.id).where(Recording.room_id == room.id, Recording.status.in_(RUNNING))
-        )
-        if running is not None:
-            raise Conflict("The call is being recorded already.", code="RECORDING_IN_PROGRESS")
-        started = await media.start_recording(str(room.id), key_prefix=f"video/{room.id}/")
-        rec = Recording(
-            id=uuid.uuid4(),
-            room_id=room.id,
-            egress_id=started.recording_id,
-            status=started.status,
-            started_by=seen.member.user_id,
-            started_at=utcnow(),
-        )
-        uow.session.add(rec)
-        await uow.session.flush()
-        return await recording_out(rec, self.blobs)
+        return media
 
-    async def stop_recording(self, uow: UnitOfWork, seen: SeenRoom) -> RecordingOut:
-        media = self._media()
-        seen.require_creator("stop the recording")
-        room = await self._locked_room(uow, seen.room.id)
-        rec = (
-            await uow.session.scalars(
-                select(Recording).where(Recording.room_id == room.id, Recording.status.in_(RUNNING))
+    async def _running(self, session: AsyncSession, room_id: uuid.UUID) -> Recording | None:
+        return (
+            await session.scalars(
+                select(Recording).where(Recording.room_id == room_id, Recording.status.in_(RUNNING))
             )
         ).first()
-        if rec is None:
-            raise Conflict("The call is not being recorded.", code="NOT_RECORDING")
-        if not media.records:
-            raise ServiceUnavailable(
-                "Recording is not configured on this server (no LiveKit Egress).",
-                code="RECORDING_NOT_CONFIGURED",
-            )
-        stopped = await media.stop_recording(rec.egress_id)
-        rec.status = stopped.status
-        await uow.session.flush()
+
+    async def start_recording(self, seen: SeenRoom) -> RecordingOut:
+        """Egress is asked outside the transaction; a second start that lost the race stops its egress."""
+        seen.require_creator("record the call")
+        async with self.db.reading() as session:
+            room = await session.get(Room, seen.room.id)
+            assert room is not None
+            if room.status != ACTIVE:
+                raise Gone("The call has ended.", code="ROOM_ENDED")
+            if await self._running(session, room.id) is not None:
+                raise Conflict("The call is being recorded already.", code="RECORDING_IN_PROGRESS")
+        media = self._recorder()
+        started = await media.start_recording(str(room.id), key_prefix=f"video/{room.id}/")
+        try:
+            async with self.db.unit_of_work() as uow:
+                await self._locked_room(uow.session, room.id)
+                if await self._running(uow.session, room.id) is not None:
+                    raise Conflict("The call is being recorded already.", code="RECORDING_IN_PROGRESS")
+                rec = Recording(
+                    id=uuid.uuid4(),
+                    room_id=room.id,
+                    egress_id=started.recording_id,
+                    status=started.status,
+                    started_by=seen.member.user_id,
+                    started_at=utcnow(),
+                )
+                uow.session.add(rec)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await media.stop_recording(started.recording_id)
+            raise
+        return await recording_out(rec, self.blobs)
+
+    async def stop_recording(self, seen: SeenRoom) -> RecordingOut:
+        seen.require_creator("stop the recording")
+        async with self.db.reading() as session:
+            room = await session.get(Room, seen.room.id)
+            assert room is not None
+            if room.status != ACTIVE:
+                raise Gone("The call has ended.", code="ROOM_ENDED")
+            running = await self._running(session, room.id)
+            if running is None:
+                raise Conflict("The call is not being recorded.", code="NOT_RECORDING")
+        stopped = await self._recorder().stop_recording(running.egress_id)
+        async with self.db.unit_of_work() as uow:
+            rec = await uow.session.get(Recording, running.id)
+            assert rec is not None
+            if rec.status in RUNNING:  # a webhook may have said more meanwhile
+                rec.status = stopped.status
         return await recording_out(rec, self.blobs)
 
     # ------------------------------------------------------------------------------------------ webhooks
@@ -479,7 +518,7 @@ class RoomService:
             user_id = uuid.UUID(hook.identity)
         except ValueError:
             return  # an egress recorder or another service participant, not a member
-        stay = await self._open_stay(uow, room.id, user_id)
+        stay = await self._open_stay(uow.session, room.id, user_id)
         key, identity = participants_key(room.id), hook.identity
         if hook.event == "participant_joined":
             if room.status != ACTIVE:

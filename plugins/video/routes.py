@@ -39,9 +39,9 @@ class Rooms(Controller):
         self.service = service
 
     @post("", status=201, errors=(503,))
-    async def create_room(self, member: MemberOf, body: RoomIn, uow: UnitOfWork) -> RoomOut:
+    async def create_room(self, member: MemberOf, body: RoomIn) -> RoomOut:
         """Start a call in a workspace I belong to (from a chat or a project when named)."""
-        return await self.service.create(uow, member, body)
+        return await self.service.create(member, body)
 
     @get("")
     async def list_rooms(self, member: MemberOf, query: RoomQuery, uow: UnitOfWork) -> Page[RoomOut]:
@@ -59,9 +59,9 @@ class Rooms(Controller):
         await self.service.end(uow, room)
 
     @post("/{roomId}/join", errors=(409, 410, 503))
-    async def join_room(self, roomId: uuid.UUID, room: VisibleRoom, uow: UnitOfWork) -> JoinOut:
+    async def join_room(self, roomId: uuid.UUID, room: VisibleRoom) -> JoinOut:
         """A LiveKit token for this room, its URL and the ICE servers; joining again gives a fresh token."""
-        return await self.service.join(uow, room)
+        return await self.service.join(room)
 
     @post("/{roomId}/leave")
     async def leave_room(self, roomId: uuid.UUID, room: VisibleRoom, uow: UnitOfWork) -> None:
@@ -69,14 +69,14 @@ class Rooms(Controller):
         await self.service.leave(uow, room)
 
     @post("/{roomId}/recording", status=201, errors=(409, 410, 503))
-    async def start_recording(self, roomId: uuid.UUID, room: VisibleRoom, uow: UnitOfWork) -> RecordingOut:
-        """Record the call into the drive's storage (its creator)."""
-        return await self.service.start_recording(uow, room)
+    async def start_recording(self, roomId: uuid.UUID, room: VisibleRoom) -> RecordingOut:
+        """Record the call into the blob store under video/{roomId}/ (its creator)."""
+        return await self.service.start_recording(room)
 
     @delete("/{roomId}/recording", status=200, errors=(409, 410, 503))
-    async def stop_recording(self, roomId: uuid.UUID, room: VisibleRoom, uow: UnitOfWork) -> RecordingOut:
+    async def stop_recording(self, roomId: uuid.UUID, room: VisibleRoom) -> RecordingOut:
         """Stop the recording (its creator); the file appears in the call's history when LiveKit is done."""
-        return await self.service.stop_recording(uow, room)
+        return await self.service.stop_recording(room)
 
 
 class History(Controller):

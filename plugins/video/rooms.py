@@ -149,7 +149,7 @@ class RoomService:
                     workspace_id=room.workspace_id,
                     name=room.name,
                     capacity=room.capacity,
-                    status=room.status,  # type: ignore[arg-type]
+                    status=room.status,
                     created_by=room.created_by,
                     chat_id=room.chat_id,
                     project_id=room.project_id,

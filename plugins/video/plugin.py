@@ -74,16 +74,18 @@ class VideoPlugin:
     @hookimpl
     def wealist_register_jobs(self) -> list[Job]:
         async def end_abandoned_rooms(ctx: JobContext) -> None:
+            closed = await self.rooms.close_unclosed()
             ended = await self.rooms.end_abandoned(ctx.now)
-            if ended:
-                ctx.log.info("ended abandoned calls", extra={"count": ended})
+            if ended or closed:
+                ctx.log.info("ended abandoned calls", extra={"count": ended, "livekitRoomsClosed": closed})
 
         return [
             Job(
                 "end_abandoned_rooms",
                 end_abandoned_rooms,
                 every=timedelta(minutes=5),
-                description="end calls LiveKit closed without telling us (a lost room_finished webhook)",
+                description="end calls LiveKit closed without telling us (a lost room_finished webhook), "
+                "and close LiveKit rooms of ended calls it could not be told about",
             )
         ]
 

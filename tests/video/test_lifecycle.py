@@ -97,3 +97,26 @@ async def test_creating_rooms_is_rate_limited(
     )
     assert_problem(answer, 429, "RATE_LIMITED")
     assert int(answer.headers["Retry-After"]) >= 1
+
+
+async def test_a_call_ended_while_livekit_is_down_is_closed_there_by_the_job(
+    wealist_client: httpx.AsyncClient, wealist_app: Starlette, livekit: LiveKitServer, team: Team
+) -> None:
+    room = await create_room(wealist_client, team)
+    await _join_and_connect(wealist_client, livekit, team, room["roomId"], team.ada)
+    livekit.fake.fail_with = "unavailable"
+    # The call ends for Wealist at once, whatever LiveKit's state.
+    assert (
+        await wealist_client.delete(f"/api/video/rooms/{room['roomId']}", headers=team.h(team.ada))
+    ).status_code == 204
+    assert room["roomId"] in livekit.fake.rooms
+    scheduler = wealist_app.state.wealist.jobs
+    await scheduler.run_now("video.end_abandoned_rooms")  # still down: kept for later
+    assert room["roomId"] in livekit.fake.rooms
+
+    livekit.fake.fail_with = None
+    await scheduler.run_now("video.end_abandoned_rooms")
+    assert room["roomId"] not in livekit.fake.rooms and livekit.fake.participants.get(room["roomId"]) is None
+    before = len(livekit.fake.calls)
+    await scheduler.run_now("video.end_abandoned_rooms")  # nothing left to close
+    assert livekit.fake.methods()[before:] == []

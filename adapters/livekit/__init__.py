@@ -2,7 +2,8 @@
 
 ``livekit://KEY:SECRET@livekit:7880`` speaks plain HTTP and WebSocket (a server inside the deployment),
 ``livekits://KEY:SECRET@project.livekit.cloud`` speaks TLS (LiveKit Cloud, or a self-hosted server behind
-TLS). See :mod:`wealist_adapters.livekit.rooms` for the options.
+TLS). LiveKit's own ``ws://`` and ``wss://`` URLs (as LiveKit Cloud's console shows them) work too, with the
+key and secret in front of the host. See :mod:`wealist_adapters.livekit.rooms` for the options.
 """
 
 from __future__ import annotations
@@ -18,4 +19,4 @@ def _media(context: AdapterContext) -> Resource:
 
 @hookimpl
 def wealist_register_adapters() -> list[AdapterSpec]:
-    return [AdapterSpec("media", ("livekit", "livekits"), _media, "LiveKitMediaRooms")]
+    return [AdapterSpec("media", ("livekit", "livekits", "ws", "wss"), _media, "LiveKitMediaRooms")]

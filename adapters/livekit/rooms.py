@@ -4,7 +4,9 @@ The URL names the server and carries the API key and secret:
 
 - ``livekit://KEY:SECRET@livekit:7880``: plain HTTP for the server API, ``ws://livekit:7880`` for browsers;
 - ``livekits://KEY:SECRET@project.livekit.cloud``: TLS (``https://`` and ``wss://``), LiveKit Cloud or a
-  self-hosted server behind a TLS proxy.
+  self-hosted server behind a TLS proxy;
+- ``ws://KEY:SECRET@host:7880`` and ``wss://KEY:SECRET@project.livekit.cloud``: the same, spelled as LiveKit
+  spells its URLs.
 
 Options (query parameters): ``tls`` (``true``/``false``, overrides the scheme), ``client_url`` (the URL
 browsers connect to when it differs from the one the server API is reached at, e.g. ``wss://video.example.com``),
@@ -136,7 +138,7 @@ class LiveKitMediaRooms(MediaRooms):
                 raise bad(f"with {name}={query[name]!r}, which is neither true nor false")
             return value
 
-        tls = boolean("tls", parts.scheme == "livekits")
+        tls = boolean("tls", parts.scheme in ("livekits", "wss"))
         try:
             timeout = float(query.get("timeout", "10"))
         except ValueError as exc:

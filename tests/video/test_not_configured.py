@@ -68,3 +68,14 @@ class TestWithoutEgress:
         )
         assert joined.status_code == 200
         assert joined.json()["iceServers"] == []  # no STUN or TURN configured here
+
+
+class TestLiveKitCloudUrl:
+    @pytest.fixture
+    def wealist_settings(self, wealist_settings_factory: Callable[..., Settings]) -> Settings:
+        return wealist_settings_factory(media_url="wss://APIkey:a-cloud-secret@team.livekit.cloud")
+
+    async def test_the_console_s_wss_url_selects_the_livekit_adapter(self, wealist_app: object) -> None:
+        media = wealist_app.state.wealist.container.media("video")  # type: ignore[attr-defined]
+        assert type(media).__name__ == "LiveKitMediaRooms"
+        assert (media.api_url, media.client_url) == ("https://team.livekit.cloud", "wss://team.livekit.cloud")

@@ -58,6 +58,10 @@ def test_urls_for_self_hosted_and_cloud() -> None:
         "wss://team.livekit.cloud",
         True,
     )
+    spelled = LiveKitMediaRooms.from_context(_context("wss://APIkey:secret@team.livekit.cloud"))
+    assert (spelled.api_url, spelled.client_url) == ("https://team.livekit.cloud", "wss://team.livekit.cloud")
+    plain = LiveKitMediaRooms.from_context(_context("ws://k:s@127.0.0.1:7880"))
+    assert (plain.api_url, plain.client_url) == ("http://127.0.0.1:7880", "ws://127.0.0.1:7880")
     proxied = LiveKitMediaRooms.from_context(
         _context("livekit://k:s@livekit:7880?client_url=wss://video.example.com&tls=false")
     )

@@ -54,6 +54,7 @@ logger = logging.getLogger("wealist.video")
 
 ROOMS_ORDER = (Room.created_at.desc(), Room.id)
 RUNNING = ("STARTING", "ACTIVE")
+FINISHED = ("COMPLETE", "FAILED", "ABORTED", "LIMIT_REACHED")
 CREATES_PER_MINUTE = 20
 #: Ended calls whose LiveKit room could not be deleted at the end (LiveKit was unreachable): retried by a job.
 UNCLOSED = "rooms:unclosed"
@@ -533,6 +534,10 @@ class RoomService:
                 uow.after_commit(lambda: media.remove_participant(str(room.id), identity))
                 return
             if stay is None:  # reconnected with a token still valid after leaving
+                if await self.directory.membership(room.workspace_id, user_id) is None:
+                    # No longer a member (removed since the token was minted): out, and not counted.
+                    uow.after_commit(lambda: media.remove_participant(str(room.id), identity))
+                    return
                 stay = Participation(
                     id=uuid.uuid4(),
                     room_id=room.id,
@@ -556,8 +561,8 @@ class RoomService:
                 select(Recording).where(Recording.egress_id == hook.recording.recording_id)
             )
         ).first()
-        if rec is None:
-            return
+        if rec is None or (rec.status in FINISHED and hook.event != "egress_ended"):
+            return  # an update overtaken by the end
         rec.status = hook.recording.status
         rec.error = hook.recording.error[:500]
         if hook.event == "egress_ended":

@@ -7,6 +7,7 @@ import uuid
 
 import httpx
 from starlette.applications import Starlette
+from wealist_plugins.user.testing import InMemoryDirectory
 
 from tests.video.conftest import LiveKitServer, Team, create_room
 from wealist_core.testing import assert_problem, on_both_backends
@@ -147,3 +148,21 @@ async def test_recording_an_ended_call_is_410(
     )
     assert_problem(answer, 410, "ROOM_ENDED")
     assert livekit.fake.egresses == {}
+
+
+async def test_someone_no_longer_a_member_reconnecting_with_an_old_token_is_disconnected(
+    wealist_client: httpx.AsyncClient, directory: InMemoryDirectory, livekit: LiveKitServer, team: Team
+) -> None:
+    room = await create_room(wealist_client, team)
+    room_id, bob = room["roomId"], str(team.bob.user_id)
+    joined = await wealist_client.post(f"/api/video/rooms/{room_id}/join", headers=team.h(team.bob))
+    await wealist_client.post(f"/api/video/rooms/{room_id}/leave", headers=team.h(team.bob))
+    directory.remove_member(team.workspace, team.bob.user_id)
+
+    livekit.fake.connect(joined.json()["token"])  # the token is still valid for LiveKit
+    assert (
+        await _hook(wealist_client, livekit, "participant_joined", room=room_id, identity=bob)
+    ).status_code == 204
+    assert bob not in livekit.fake.participants[room_id]
+    seen = (await wealist_client.get(f"/api/video/rooms/{room_id}", headers=team.h(team.ada))).json()
+    assert seen["participants"] == []

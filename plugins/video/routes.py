@@ -25,6 +25,8 @@ from wealist_core.http import Controller, Page, delete, get, post, put
 
 __all__ = ["History", "Rooms", "Webhooks"]
 
+#: A transcript of a long call: a million characters, up to three bytes each in UTF-8 (Korean).
+TRANSCRIPT_LIMIT = 4 * 1024 * 1024
 #: LiveKit's webhooks are small JSON documents; anything larger is not one.
 WEBHOOK_LIMIT = 256 * 1024
 
@@ -98,7 +100,7 @@ class History(Controller):
         """A past call with its participants' times, recordings and transcript."""
         return await self.service.read(uow, call)
 
-    @put("/{callId}/transcript")
+    @put("/{callId}/transcript", max_body_bytes=TRANSCRIPT_LIMIT)
     async def put_transcript(
         self, callId: uuid.UUID, call: VisibleCall, body: TranscriptIn, uow: UnitOfWork
     ) -> CallOut:

@@ -76,6 +76,10 @@ async def test_a_transcript_is_attached_by_someone_who_took_part(
     assert_problem(
         await wealist_client.put(path, json={"text": ""}, headers=team.h(team.ada)), 422, "VALIDATION_ERROR"
     )
+    long = "회의록 " * 250_000  # a million characters, three megabytes: above the host's default body limit
+    assert (await wealist_client.put(path, json={"text": long}, headers=team.h(team.ada))).status_code == 200
+    too_long = await wealist_client.put(path, json={"text": long + "!"}, headers=team.h(team.ada))
+    assert_problem(too_long, 422, "VALIDATION_ERROR")
     assert_problem(
         await wealist_client.put(path, json={"text": "x"}, headers=team.h(team.stranger)),
         404,

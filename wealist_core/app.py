@@ -37,6 +37,7 @@ from wealist_core.http.openapi import DOCS_HTML, build_openapi
 from wealist_core.http.problems import exception_handlers
 from wealist_core.http.routing import ApiRoute
 from wealist_core.observability import HostMiddleware, Metrics, configure_logging, flush_access_logs
+from wealist_core.outages import outage_handlers
 from wealist_core.peers import INTERNAL_OPENAPI, Peers
 from wealist_core.plugins import PluginHost
 from wealist_core.ports import EventBus
@@ -139,7 +140,7 @@ def create_app(
     app = Starlette(
         routes=routes,
         middleware=middleware,
-        exception_handlers=exception_handlers(),
+        exception_handlers={**exception_handlers(), **outage_handlers()},
         lifespan=_lifespan(state),
     )
     app.state.wealist = state

@@ -19,6 +19,7 @@
         ├── ValidationProblem     422 VALIDATION_ERROR (with ``errors``)
         ├── RateLimited           429 RATE_LIMITED (with ``Retry-After``)
         └── ServiceUnavailable    503 SERVICE_UNAVAILABLE
+            └── DependencyUnavailable  503 SERVICE_UNAVAILABLE naming the dependency, with ``Retry-After``
 
 Raise a ``ProblemError`` subclass anywhere below a route; the host renders it. ``code`` and ``detail`` can be
 set per raise: ``raise Unauthorized("A code from your authenticator app is needed.", code="TOTP_REQUIRED")``.
@@ -35,6 +36,7 @@ __all__ = [
     "BadRequest",
     "ConfigurationError",
     "Conflict",
+    "DependencyUnavailable",
     "Forbidden",
     "MethodNotAllowed",
     "NotFound",
@@ -158,3 +160,24 @@ class RateLimited(ProblemError):
 
 class ServiceUnavailable(ProblemError):
     status, default_code, title = 503, "SERVICE_UNAVAILABLE", "Service unavailable"
+
+
+class DependencyUnavailable(ServiceUnavailable):
+    """A server the process depends on (the database, the key-value store, ...) cannot be reached now.
+
+    Answered as 503 ``SERVICE_UNAVAILABLE`` with ``dependency`` (the port's name, never its address) and
+    ``Retry-After``. Adapters raise it (``from`` the driver's error) when a connection fails; the host
+    counts each answer in ``wealist_dependency_unavailable_total`` by dependency.
+    """
+
+    #: Seconds a client is asked to wait before trying again.
+    retry_after_seconds: ClassVar[int] = 5
+
+    def __init__(self, dependency: str, detail: str | None = None, *, retry_after: int | None = None):
+        seconds = max(1, int(retry_after if retry_after is not None else self.retry_after_seconds))
+        self.dependency = dependency
+        super().__init__(
+            detail or f"The {dependency} cannot be reached at the moment; try again shortly.",
+            headers={"Retry-After": str(seconds)},
+            extra={"dependency": dependency, "retryAfter": seconds},
+        )

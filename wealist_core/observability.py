@@ -421,6 +421,13 @@ class Metrics:
             ["plugin"],
             registry=self.registry,
         )
+        # Answers 503 because a server could not be reached (wealist_core.outages), by the port's name.
+        self.dependency_unavailable = Counter(
+            "wealist_dependency_unavailable",
+            "Requests answered 503 because a dependency (database, keyvalue, ...) could not be reached.",
+            ["dependency"],
+            registry=self.registry,
+        )
         # Periodic jobs (wealist_core.scheduler): a few runs an hour, so the client library's types serve.
         self.job_runs = Counter(
             "wealist_job_runs",

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from wealist_core.db import outbox_table
 from wealist_core.errors import AdapterUnavailable
 from wealist_core.events import DomainEvent, to_event
+from wealist_core.outages import is_database_outage, translate_outages
 from wealist_core.ports import Database, Event, UnitOfWork
 from wealist_core.settings import mask_url
 
@@ -193,29 +194,35 @@ class SqlAlchemyDatabase(Database):
 
     @contextlib.asynccontextmanager
     async def unit_of_work(self, *, plugin: str = "") -> AsyncIterator[SqlUnitOfWork]:
-        async with self._sessions() as session:
-            uow = SqlUnitOfWork(session, plugin)
-            try:
-                yield uow
-                await uow.write_outbox()
-                await session.commit()
-            except BaseException:
-                # Also on cancellation: the connection must go back to the pool without a transaction.
+        # An unreachable server is DependencyUnavailable("database"): 503 with Retry-After, never 500.
+        with translate_outages("database", is_outage=is_database_outage):
+            async with self._sessions() as session:
+                uow = SqlUnitOfWork(session, plugin)
                 try:
-                    await session.rollback()
-                except Exception:  # a dead connection: the original error is the one worth raising
-                    logger.warning("rollback failed after an error in a unit of work", exc_info=True)
-                raise
+                    yield uow
+                    await uow.write_outbox()
+                    await session.commit()
+                except BaseException as exc:
+                    # Also on cancellation: the connection must go back to the pool without a transaction.
+                    try:
+                        await session.rollback()
+                    except Exception:  # a dead connection: the original error is the one worth raising
+                        outage = isinstance(exc, Exception) and is_database_outage(exc)
+                        logger.warning(
+                            "rollback failed after an error in a unit of work", exc_info=not outage
+                        )
+                    raise
         if uow.events:
             self._notify_commit(plugin)
         await uow.run_after_commit()
 
     @contextlib.asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
-        async with self.engine.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            async with AsyncSession(bind=connection, expire_on_commit=False, autoflush=False) as session:
-                yield session
+        with translate_outages("database", is_outage=is_database_outage):
+            async with self.engine.connect() as connection:
+                await connection.execution_options(isolation_level="AUTOCOMMIT")
+                async with AsyncSession(bind=connection, expire_on_commit=False, autoflush=False) as session:
+                    yield session
 
     @contextlib.asynccontextmanager
     async def reading_unit_of_work(self, *, plugin: str = "") -> AsyncIterator[SqlUnitOfWork]:

@@ -11,16 +11,35 @@ from __future__ import annotations
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from wealist_core import AdapterUnavailable
+from wealist_core.outages import is_connection_failure
 from wealist_core.settings import mask_url
 
-__all__ = ["make_client", "ping_or_unavailable"]
+__all__ = ["is_redis_outage", "make_client", "ping_or_unavailable"]
+
+
+def is_redis_outage(exc: BaseException) -> bool:
+    """Redis cannot be reached: refused, lost, timed out, or still loading its data after a restart."""
+    return isinstance(exc, (RedisConnectionError, RedisTimeoutError)) or is_connection_failure(exc)
+
 
 # Fail start-up within seconds when the host is unreachable (a firewall drops packets rather than
-# refusing them). The URL's own query parameters take precedence over these.
-_DEFAULTS: dict[str, Any] = {"socket_connect_timeout": 5.0, "socket_keepalive": True}
+# refusing them). A command whose pooled connection turns out dead (Redis restarted, a failover) is sent
+# once more on a new connection, so the first request after a restart is not an error. The URL's own
+# query parameters take precedence over these.
+def _defaults() -> dict[str, Any]:
+    return {
+        "socket_connect_timeout": 5.0,
+        "socket_keepalive": True,
+        "retry": Retry(NoBackoff(), 1),  # one per pool: redis-py updates it in place
+        "retry_on_error": [RedisConnectionError],
+    }
 
 
 def make_client(url: str, *, decode_responses: bool, **options: Any) -> aioredis.Redis:
@@ -30,7 +49,7 @@ def make_client(url: str, *, decode_responses: bool, **options: Any) -> aioredis
     options in the URL's query string win over them.
     """
     pool = aioredis.ConnectionPool.from_url(
-        url, **{**_DEFAULTS, "decode_responses": decode_responses, **options}
+        url, **{**_defaults(), "decode_responses": decode_responses, **options}
     )
     return aioredis.Redis.from_pool(pool)
 

@@ -17,9 +17,10 @@ from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
-from wealist_adapters.redis._client import make_client, ping_or_unavailable
+from wealist_adapters.redis._client import is_redis_outage, make_client, ping_or_unavailable
 
 from wealist_core import AdapterContext, KeyValue
+from wealist_core.outages import translating_methods
 
 __all__ = ["RedisKeyValue"]
 
@@ -57,8 +58,12 @@ def _same_errors_as_memory() -> Iterator[None]:
         raise
 
 
+@translating_methods("keyvalue", is_redis_outage, skip=("start", "check", "close"))
 class RedisKeyValue(KeyValue):
-    """:class:`KeyValue` on Redis (or ElastiCache / Valkey): shared across every process of a deployment."""
+    """:class:`KeyValue` on Redis (or ElastiCache / Valkey): shared across every process of a deployment.
+
+    While Redis cannot be reached, every operation raises ``DependencyUnavailable("keyvalue")`` (503).
+    """
 
     def __init__(self, client: aioredis.Redis, *, url: str, setting: str = _DEFAULT_SETTING) -> None:
         self._client = client

@@ -20,9 +20,10 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import PubSub as RedisPubSubConnection
-from wealist_adapters.redis._client import make_client, ping_or_unavailable
+from wealist_adapters.redis._client import is_redis_outage, make_client, ping_or_unavailable
 
 from wealist_core import AdapterContext, PubSub
+from wealist_core.outages import translate_outages
 from wealist_core.subscription_buffer import DEFAULT_MAX_PENDING, BufferedSubscription
 
 __all__ = ["RedisPubSub", "RedisSubscription"]
@@ -166,7 +167,8 @@ class RedisPubSub(PubSub):
         await self._client.aclose()
 
     async def publish(self, channel: str, message: bytes | str) -> None:
-        await self._client.publish(channel, message)
+        with translate_outages("pubsub", is_outage=is_redis_outage):
+            await self._client.publish(channel, message)
 
     async def subscribe(self, *channels: str) -> RedisSubscription:
         subscription = RedisSubscription(self, self._client.pubsub(), max_pending=self._max_pending)

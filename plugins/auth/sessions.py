@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from wealist_plugins.auth.tokens import blacklist_key, session_revoked_key
+from wealist_plugins.auth.tokens import blacklist_key, session_key, session_revoked_key
 
 from wealist_core import KeyValue, Unauthorized
 
@@ -87,7 +87,7 @@ class SessionStore:
 
     @staticmethod
     def _session_key(user_id: str, session_id: str) -> str:
-        return f"refresh_token:{user_id}:{session_id}"
+        return session_key(user_id, session_id)  # the verifier requires it: see tokens.py
 
     async def create(self, user_id: str, *, device: str, ip: str | None, amr: list[str]) -> tuple[str, str]:
         """A new session; returns ``(session id, refresh token)``."""

@@ -4,8 +4,11 @@ An access token is a short-lived EdDSA JWT whose header names its key (``kid``) 
 ``iss``, ``aud``, ``sub`` (the user id), ``sid`` (the session), ``jti``, ``iat`` and ``exp``. Verification
 trusts nothing in the token before the signature checks out: the algorithm must be EdDSA (never ``none``,
 never an HMAC keyed with a public key), the key is looked up by ``kid`` in the JWKS, then issuer, audience
-and expiry are checked, then the revocation list in the key-value store: ``blacklist:{jti}`` (one token,
-written at logout) and ``session_revoked:{sid}`` (every token of a revoked session).
+and expiry are checked, then the key-value store: ``blacklist:{jti}`` (one token, written at logout) and
+``session_revoked:{sid}`` (every token of a revoked session) must be absent, and the session's own record
+``refresh_token:{sub}:{sid}`` present. The last rule fails closed: a store that lost its data (a Redis
+restarted empty) holds no record of any session, so no token issued before is accepted again, whatever
+revocations were lost with it; and a store that cannot answer is a 503, never a pass.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ __all__ = [
     "JwksCache",
     "TokenIssuer",
     "blacklist_key",
+    "session_key",
     "session_revoked_key",
 ]
 
@@ -43,6 +47,16 @@ _REQUIRED = ["iss", "aud", "sub", "sid", "jti", "iat", "exp"]
 def blacklist_key(jti: str) -> str:
     """The key-value key that revokes one access token (in auth's ``auth:`` key space)."""
     return f"blacklist:{jti}"
+
+
+def session_key(user_id: str, session_id: str) -> str:
+    """The key-value key of a live session's record (deleted when the session is revoked or expires)."""
+    return f"refresh_token:{user_id}:{session_id}"
+
+
+#: How many times the session's record is named in the verifier's one ``count_existing``: a live session
+#: with no revocation counts exactly this, anything else another number.
+_LIVE_WEIGHT = 3
 
 
 def session_revoked_key(session_id: str) -> str:
@@ -212,8 +226,14 @@ class AccessTokenVerifier:
         jti, sid, sub = claims["jti"], claims["sid"], claims["sub"]
         if not all(isinstance(value, str) and value for value in (jti, sid, sub)):
             raise _invalid("its sub, sid or jti is not a string")
-        # Both revocations in one round trip: this runs on every authenticated request of every process.
-        if await self._revocations.count_existing(blacklist_key(jti), session_revoked_key(sid)):
+        # One round trip, as this runs on every authenticated request of every process: the session's record
+        # is named three times (a key named twice counts twice), so the count is exactly 3 when the session
+        # is live and neither revocation exists; without the record (revoked, expired, or lost with the
+        # store's data) it is at most 2, and any revocation makes it more than 3.
+        found = await self._revocations.count_existing(
+            *([session_key(sub, sid)] * _LIVE_WEIGHT), blacklist_key(jti), session_revoked_key(sid)
+        )
+        if found != _LIVE_WEIGHT:
             raise Unauthorized("The access token has been revoked; sign in again.")
         return Principal(id=sub, session_id=sid, token_id=jti, expires_at=float(claims["exp"]), claims=claims)
 

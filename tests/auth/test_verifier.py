@@ -82,19 +82,28 @@ async def test_a_websocket_authenticates_its_first_frame_with_an_access_token(ap
 
 
 @pytest.fixture
-async def auth_server(settings_factory: Any, backend: dict[str, Any]) -> AsyncIterator[tuple[Starlette, str]]:
+def split_backend(backend: dict[str, Any], redis_url: str) -> dict[str, Any]:
+    """The backend of a split deployment: its processes share auth's key space (a Redis), as they must:
+    the verifier accepts a token only while its session's record is there."""
+    return backend or {"keyvalue_url": redis_url}
+
+
+@pytest.fixture
+async def auth_server(
+    settings_factory: Any, split_backend: dict[str, Any]
+) -> AsyncIterator[tuple[Starlette, str]]:
     """The auth process, served by uvicorn on a free loopback port."""
-    app = monolith(settings_for(settings_factory, backend))
+    app = monolith(settings_for(settings_factory, split_backend))
     async with serving(app, port=free_port()) as url:
         yield app, url
 
 
 async def test_a_process_without_auth_verifies_tokens_with_the_peers_jwks(
-    settings_factory: Any, backend: dict[str, Any], auth_server: tuple[Starlette, str]
+    settings_factory: Any, split_backend: dict[str, Any], auth_server: tuple[Starlette, str]
 ) -> None:
     auth_app, auth_url = auth_server
     split = verifier_only(
-        settings_for(settings_factory, backend, jwks_refetch_interval="0").model_copy(
+        settings_for(settings_factory, split_backend, jwks_refetch_interval="0").model_copy(
             update={"peers": {"auth": auth_url}}
         )
     )
@@ -114,16 +123,18 @@ async def test_a_process_without_auth_verifies_tokens_with_the_peers_jwks(
         assert (await whoami(board, rotated["accessToken"])).status_code == 200
         assert verifier_of(split).jwks.fetches == 2
 
-        if backend:  # a shared Redis: the revocation written by auth is read by this process at once
-            await auth.post("/api/auth/logout", headers=bearer(rotated["accessToken"]), json={})
-            assert_problem(await whoami(board, rotated["accessToken"]), 401, "UNAUTHORIZED")
+        # A shared Redis: the revocation written by auth is read by this process at once.
+        await auth.post("/api/auth/logout", headers=bearer(rotated["accessToken"]), json={})
+        assert_problem(await whoami(board, rotated["accessToken"]), 401, "UNAUTHORIZED")
 
 
 async def test_forged_kids_do_not_make_the_verifier_hammer_the_peer(
-    settings_factory: Any, auth_server: tuple[Starlette, str]
+    settings_factory: Any, split_backend: dict[str, Any], auth_server: tuple[Starlette, str]
 ) -> None:
     _auth_app, auth_url = auth_server
-    split = verifier_only(settings_for(settings_factory, {}).model_copy(update={"peers": {"auth": auth_url}}))
+    split = verifier_only(
+        settings_for(settings_factory, split_backend).model_copy(update={"peers": {"auth": auth_url}})
+    )
     async with httpx.AsyncClient(base_url=auth_url) as auth, running(split) as board:
         pair = await signup(auth)
         claims = jwt.decode(pair["accessToken"], options={"verify_signature": False})

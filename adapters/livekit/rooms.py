@@ -32,7 +32,13 @@ from livekit.protocol import models as proto_models
 from livekit.protocol import room as proto_room
 
 from wealist_core.adapters import AdapterContext
-from wealist_core.errors import AdapterError, BadRequest, ServiceUnavailable, Unauthorized
+from wealist_core.errors import (
+    AdapterError,
+    BadRequest,
+    DependencyUnavailable,
+    ServiceUnavailable,
+    Unauthorized,
+)
 from wealist_core.ports import (
     MediaParticipant,
     MediaRecording,
@@ -185,23 +191,31 @@ class LiveKitMediaRooms(MediaRooms):
     @property
     def _client(self) -> api.LiveKitAPI:
         if self._api is None:
-            raise ServiceUnavailable("The media server client is not started.", code="VIDEO_UNAVAILABLE")
+            raise DependencyUnavailable("media", "The media server client is not started.")
         return self._api
 
     async def _call(self, what: str, call: object, *, missing_ok: bool = False) -> object:
+        """Await a server API call: LiveKit down or failing is 503 naming the ``media`` dependency (with
+        Retry-After); a refusal (a wrong key or secret, a missing grant) is 503 ``VIDEO_SERVER_REFUSED``,
+        logged as the configuration error it is."""
         try:
             return await call  # type: ignore[misc]
         except api.TwirpError as exc:
             if missing_ok and (exc.code in _NOT_FOUND or exc.status == 404):
                 return None
-            logger.warning("LiveKit refused %s: %s", what, exc)
+            if exc.status >= 500 or exc.code == "unavailable":
+                logger.warning("LiveKit failed to %s: %s", what, exc)
+                raise DependencyUnavailable(
+                    "media", "The media server is failing; try again shortly."
+                ) from exc
+            logger.error("LiveKit at %s refused to %s: %s; check %s", self.api_url, what, exc, self._setting)
             raise ServiceUnavailable(
-                f"The media server refused to {what} ({exc.code}).", code="VIDEO_UNAVAILABLE"
+                f"The media server refused to {what} ({exc.code}).", code="VIDEO_SERVER_REFUSED"
             ) from exc
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             logger.warning("LiveKit unreachable at %s for %s: %r", self.api_url, what, exc)
-            raise ServiceUnavailable(
-                "The media server cannot be reached; try again shortly.", code="VIDEO_UNAVAILABLE"
+            raise DependencyUnavailable(
+                "media", "The media server cannot be reached; try again shortly."
             ) from exc
 
     # ------------------------------------------------------------------------------------------ rooms

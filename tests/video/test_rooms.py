@@ -229,7 +229,8 @@ async def test_livekit_down_is_a_503_and_nothing_is_stored(
     answer = await wealist_client.post(
         "/api/video/rooms", json={"workspaceId": str(team.workspace), "name": "x"}, headers=team.h(team.ada)
     )
-    assert_problem(answer, 503, "VIDEO_UNAVAILABLE")
+    problem = assert_problem(answer, 503, "SERVICE_UNAVAILABLE")
+    assert problem["dependency"] == "media" and answer.headers["Retry-After"]
     livekit.fake.fail_with = None
     listed = await wealist_client.get(team.rooms_path, headers=team.h(team.ada))
     assert listed.json()["items"] == []

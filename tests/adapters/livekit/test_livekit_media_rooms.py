@@ -135,7 +135,7 @@ async def test_a_token_signed_with_another_secret_is_refused_by_the_server(
     try:
         with pytest.raises(ProblemError) as caught:
             await wrong.create_room("r2")
-        assert caught.value.status == 503 and caught.value.code == "VIDEO_UNAVAILABLE"
+        assert caught.value.status == 503 and caught.value.code == "VIDEO_SERVER_REFUSED"
         assert "r2" not in fake.rooms
     finally:
         await wrong.close()
@@ -149,7 +149,8 @@ async def test_an_unreachable_server_is_a_503() -> None:
     try:
         with pytest.raises(ProblemError) as caught:
             await media.create_room("r")
-        assert (caught.value.status, caught.value.code) == (503, "VIDEO_UNAVAILABLE")
+        assert (caught.value.status, caught.value.code) == (503, "SERVICE_UNAVAILABLE")
+        assert caught.value.extra["dependency"] == "media" and caught.value.headers["Retry-After"]
     finally:
         await media.close()
         await media.close()  # twice is harmless

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 import httpx
 import pytest
 from sqlalchemy import Column, String, Table, Uuid
+from starlette.applications import Starlette
 from starlette.requests import HTTPConnection
 from starlette.routing import BaseRoute
 from wealist_plugins.user.contract import MemberOf
@@ -29,13 +30,16 @@ from wealist_core import (
     hookimpl,
     plugin_metadata,
 )
-from wealist_core.http import ApiModel, CallerId, Controller, post, routes_of
+from wealist_core.http import ApiModel, CallerId, Controller, get, post, routes_of
 from wealist_core.testing import (
     EventRecorder,
+    Probe,
     assert_problem,
+    assert_routes_need_a_token,
     build_app,
     headers_for,
     on_both_backends,
+    probe_routes,
     running,
     token_for,
     with_options,
@@ -80,6 +84,15 @@ class Notes(Controller):
         )
         uow.emit(NoteAdded(note_id=note_id, author_id=me, text=body.text))
         return NoteOut(note_id=note_id)
+
+    @get("/motto", auth=False)
+    async def motto(self) -> Motto:
+        """Public, and the same for everyone: what a stranger walk must notice if it were a secret."""
+        return Motto(text="notes for all")
+
+
+class Motto(ApiModel):
+    text: str
 
 
 class KitPlugin:
@@ -151,6 +164,52 @@ async def test_a_stranger_gets_404_and_a_bad_test_token_401(
     assert_problem(stranger, 404, "WORKSPACE_NOT_FOUND")
     assert_problem(garbled, 401, "TEST_TOKEN_INVALID")
     assert_problem(nobody, 401, "UNAUTHORIZED")
+
+
+async def test_the_stranger_walk_checks_every_route_and_says_what_leaked(
+    wealist_app: Starlette, wealist_client: httpx.AsyncClient, directory: InMemoryDirectory
+) -> None:
+    ada = directory.add_user("Ada")
+    ids = {"workspaceId": str(directory.add_workspace(ada.user_id))}
+    stranger = headers_for(uuid.uuid4())
+    add = ("POST", "/api/kit/notes")
+    motto = ("GET", "/api/kit/notes/motto")
+    walk = {
+        add: Probe(body={"workspaceId": "{workspaceId}", "text": "mine now"}),
+        motto: Probe(refused=False),
+    }
+
+    answers = await probe_routes(
+        wealist_app, wealist_client, plugin="kit", calls=walk, ids=ids, headers=stranger
+    )
+    assert answers[add].json()["code"] == "WORKSPACE_NOT_FOUND"
+
+    with pytest.raises(AssertionError, match=r"without a Probe.*/api/kit/notes/motto"):
+        await probe_routes(
+            wealist_app, wealist_client, plugin="kit", calls={add: walk[add]}, ids=ids, headers=stranger
+        )
+    with pytest.raises(AssertionError, match="'notes for all' shown to a stranger"):
+        await probe_routes(
+            wealist_app,
+            wealist_client,
+            plugin="kit",
+            calls=walk,
+            ids=ids,
+            headers=stranger,
+            secrets=["notes for all"],
+        )
+    with pytest.raises(AssertionError, match=r"expected one of \[404\]: GET /api/kit/notes/motto -> 200"):
+        await probe_routes(
+            wealist_app,
+            wealist_client,
+            plugin="kit",
+            calls={**walk, motto: Probe()},
+            ids=ids,
+            headers=stranger,
+        )
+    await assert_routes_need_a_token(wealist_app, wealist_client, plugin="kit", public=[motto])
+    with pytest.raises(AssertionError, match="GET /api/kit/notes/motto -> 200"):
+        await assert_routes_need_a_token(wealist_app, wealist_client, plugin="kit")
 
 
 async def test_a_deleted_workspace_is_gone_for_its_members_too(

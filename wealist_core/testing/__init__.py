@@ -60,14 +60,17 @@ from wealist_core.testing.fixtures import (
     wealist_settings,
     wealist_settings_factory,
 )
+from wealist_core.testing.probe import Probe, assert_routes_need_a_token, plugin_routes, probe_routes
 from wealist_core.testing.settings import BACKENDS, hermetic_settings, real_infrastructure, with_options
 
 __all__ = [
     "BACKENDS",
     "TEST_TOKEN_PREFIX",
     "EventRecorder",
+    "Probe",
     "TestAuthPlugin",
     "assert_problem",
+    "assert_routes_need_a_token",
     "bearer_credential",
     "build_app",
     "client_for",
@@ -80,6 +83,8 @@ __all__ = [
     "installed_adapters",
     "on_both_backends",
     "plugin_named",
+    "plugin_routes",
+    "probe_routes",
     "real_infrastructure",
     "require_server",
     "running",

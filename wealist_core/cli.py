@@ -64,6 +64,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "proxy_headers": True,
         "forwarded_allow_ips": args.forwarded_allow_ips,
         "lifespan": "on",
+        # SIGTERM: stop accepting, finish what is under way within the grace period, then exit.
+        "timeout_graceful_shutdown": (
+            args.shutdown_grace if args.shutdown_grace is not None else settings.shutdown_grace_seconds
+        ),
     }
     if args.workers > 1:
         if args.plugins:
@@ -282,6 +286,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
+    serve.add_argument(
+        "--shutdown-grace",
+        type=float,
+        metavar="SECONDS",
+        help="after SIGTERM, how long requests under way may run on (default: "
+        "WEALIST_SHUTDOWN_GRACE_SECONDS, else 10)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     plugins = sub.add_parser("plugins", help="list installed plugins and adapters")

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     frontend_dir: Path = Path("frontend/dist")
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = 1_048_576
+    # Seconds ``wealist serve`` lets requests under way finish after SIGTERM before it cancels them (keep it
+    # below the orchestrator's own wait: Kubernetes' terminationGracePeriodSeconds is 30 by default).
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = "json"
     access_log: bool = True  # one JSON line per request; turn off where the gateway already logs access

@@ -106,7 +106,9 @@ class AuthService:
         session_id, refresh = await self.sessions.create(
             str(user_id), device=describe_device(client.user_agent), ip=client.ip, amr=amr
         )
-        access = await self.issuer.issue(str(user_id), session_id, amr=amr)
+        access = await self.issuer.issue(
+            str(user_id), session_id, amr=amr, deleted=await self._deleted(user_id)
+        )
         return TokenPair(
             user_id=user_id, access_token=access.token, refresh_token=refresh, expires_in=access.expires_in
         )
@@ -117,13 +119,22 @@ class AuthService:
         if user_id is not None:
             await self.limits.refresh_account(user_id)
         rotated = await self.sessions.rotate(refresh_token, ip=client.ip)
-        access = await self.issuer.issue(rotated.user_id, rotated.session_id, amr=rotated.amr)
+        # Asked again at each refresh: once the account is restored, the next token works everywhere.
+        deleted = await self._deleted(uuid.UUID(rotated.user_id))
+        access = await self.issuer.issue(
+            rotated.user_id, rotated.session_id, amr=rotated.amr, deleted=deleted
+        )
         return TokenPair(
             user_id=uuid.UUID(rotated.user_id),
             access_token=access.token,
             refresh_token=rotated.refresh_token,
             expires_in=access.expires_in,
         )
+
+    async def _deleted(self, user_id: uuid.UUID) -> bool:
+        """Whether the account is deleted (and so restorable only): its tokens are marked."""
+        found = await self.directory.get_users([user_id])
+        return any(user.deleted for user in found)
 
     async def logout(self, principal: Principal, refresh_token: str | None) -> None:
         if principal.token_id:

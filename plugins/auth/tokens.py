@@ -30,6 +30,7 @@ from wealist_plugins.auth.options import TokenSettings
 from wealist_core import KeyValue, Principal, ServiceUnavailable, Unauthorized
 
 __all__ = [
+    "DELETED_CLAIM",
     "AccessTokenVerifier",
     "IssuedToken",
     "JwksCache",
@@ -42,6 +43,9 @@ __all__ = [
 log = logging.getLogger("wealist.auth.tokens")
 
 _REQUIRED = ["iss", "aud", "sub", "sid", "jti", "iat", "exp"]
+
+#: The claim marking a token issued to a deleted account: only the restore route accepts it.
+DELETED_CLAIM = "deleted"
 
 
 def blacklist_key(jti: str) -> str:
@@ -82,7 +86,11 @@ class TokenIssuer:
         self._settings = settings
         self._clock = clock
 
-    async def issue(self, user_id: str, session_id: str, *, amr: list[str] | None = None) -> IssuedToken:
+    async def issue(
+        self, user_id: str, session_id: str, *, amr: list[str] | None = None, deleted: bool = False
+    ) -> IssuedToken:
+        """A signed access token; ``deleted`` marks one issued to a deleted account (``"deleted": true``),
+        which every route but restoring the account refuses."""
         key = await self._keys.signing_key()
         now = int(self._clock())
         ttl = self._settings.access_ttl
@@ -98,6 +106,8 @@ class TokenIssuer:
         }
         if amr:
             claims["amr"] = amr
+        if deleted:
+            claims[DELETED_CLAIM] = True
         token = jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
         return IssuedToken(token=token, jti=jti, expires_in=ttl, expires_at=float(now + ttl))
 

@@ -21,9 +21,19 @@ from starlette.applications import Starlette
 from starlette.requests import HTTPConnection
 from wealist_plugins.auth.contract import TokenKeys
 from wealist_plugins.auth.options import TokenSettings
-from wealist_plugins.auth.tokens import AccessTokenVerifier, JwksCache
+from wealist_plugins.auth.tokens import DELETED_CLAIM, AccessTokenVerifier, JwksCache
+from wealist_plugins.user.contract import RESTORE_ROUTE
 
-from wealist_core import Container, KeyValue, PluginManifest, Principal, Settings, Unauthorized, hookimpl
+from wealist_core import (
+    Container,
+    Forbidden,
+    KeyValue,
+    PluginManifest,
+    Principal,
+    Settings,
+    Unauthorized,
+    hookimpl,
+)
 
 __all__ = ["JWKS_PATH", "TokenVerifierPlugin"]
 
@@ -92,7 +102,17 @@ class TokenVerifierPlugin:
         token = token.strip()
         if not token:
             raise Unauthorized("The access token is invalid: it is empty.")
-        return await verifier.verify(token)
+        principal = await verifier.verify(token)
+        if principal.claims.get(DELETED_CLAIM) is True and not _is_restore(request):
+            # Checked here, in every process, so that it holds for every plugin's routes and sockets.
+            detail = (
+                "This account is deleted; restore it with POST /api/users/me/restore within the grace "
+                "period, then refresh the token."
+            )
+            if request.scope["type"] != "http":
+                raise Unauthorized(detail, code="ACCOUNT_DELETED")
+            raise Forbidden(detail, code="ACCOUNT_DELETED")
+        return principal
 
     # ------------------------------------------------------------------------------------------- internals
 
@@ -128,3 +148,8 @@ class TokenVerifierPlugin:
         if not isinstance(document, dict):
             raise ValueError("the JWKS is not a JSON object")
         return document
+
+
+def _is_restore(request: HTTPConnection) -> bool:
+    method, path = RESTORE_ROUTE
+    return request.scope.get("method") == method and request.url.path.rstrip("/") == path

@@ -21,6 +21,7 @@ from wealist_core.http import ApiModel, Call, Dependency
 __all__ = [
     "MANAGERS",
     "OWNERS",
+    "RESTORE_ROUTE",
     "Directory",
     "InvitationSent",
     "JoinRequestCreated",
@@ -43,6 +44,11 @@ __all__ = [
     "check_membership",
     "require_member",
 ]
+
+
+#: The one route a deleted account's token may call (``POST /api/users/me/restore``): every other route
+#: refuses it with 403 ``ACCOUNT_DELETED`` (auth marks the tokens it issues to a deleted account).
+RESTORE_ROUTE = ("POST", "/api/users/me/restore")
 
 
 class Role(StrEnum):

@@ -171,9 +171,14 @@ async def test_deleting_my_account_signs_me_out_everywhere(live: tuple[Starlette
     refreshed = await client.post("/api/auth/refresh", json={"refreshToken": tokens["refreshToken"]})
     assert refreshed.status_code == 401
 
-    # Signing in again still works, so that the account can be restored within the grace period.
+    # Signing in again still works, so that the account can be restored within the grace period: that
+    # token is good for restoring only, and once restored a refreshed one works everywhere.
     login = await client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
     assert login.status_code == 200
     again = {"Authorization": f"Bearer {login.json()['accessToken']}"}
+    assert (await client.get("/api/users/me", headers=again)).status_code == 403
     assert (await client.post("/api/users/me/restore", headers=again)).status_code == 200
-    assert (await client.get("/api/users/me", headers=again)).status_code == 200
+    refreshed = await client.post("/api/auth/refresh", json={"refreshToken": login.json()["refreshToken"]})
+    assert refreshed.status_code == 200
+    restored = {"Authorization": f"Bearer {refreshed.json()['accessToken']}"}
+    assert (await client.get("/api/users/me", headers=restored)).status_code == 200

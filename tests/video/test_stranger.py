@@ -1,62 +1,83 @@
-"""A stranger (a member of another workspace) walks every video route with this workspace's ids and gets
-404 from each, and nothing changes: no LiveKit call, no row. The walk is driven by the OpenAPI document, so a
-route added later without a case here fails the test."""
+"""A stranger (a member of another workspace) walks every video route with this workspace's ids: each is
+refused with 404 and shows nothing of it, and nothing changes (no LiveKit call, no row). Every route but the
+webhook needs a token; the webhook needs LiveKit's signature."""
 
 from __future__ import annotations
 
 import httpx
+from starlette.applications import Starlette
 
 from tests.video.conftest import LiveKitServer, Team, create_room
-from wealist_core.testing import assert_problem
+from wealist_core.testing import Probe, assert_problem, assert_routes_need_a_token, probe_routes
+
+HOOK = ("POST", "/api/video/webhooks/livekit")
 
 
-async def test_a_stranger_gets_404_from_every_route(
-    wealist_client: httpx.AsyncClient, livekit: LiveKitServer, team: Team
+async def test_a_stranger_is_refused_by_every_route(
+    wealist_app: Starlette, wealist_client: httpx.AsyncClient, livekit: LiveKitServer, team: Team
 ) -> None:
-    ended = await create_room(wealist_client, team, name="Yesterday")
+    ended = await create_room(wealist_client, team, name="Secret retrospective")
     await wealist_client.delete(f"/api/video/rooms/{ended['roomId']}", headers=team.h(team.ada))
     [call] = (await wealist_client.get(team.history_path, headers=team.h(team.ada))).json()["items"]
-    room = await create_room(wealist_client, team)
+    await wealist_client.put(
+        f"/api/video/history/{call['callId']}/transcript",
+        json={"text": "the secret plan"},
+        headers=team.h(team.ada),
+    )
+    room = await create_room(wealist_client, team, name="Secret stand-up")
     await wealist_client.post(f"/api/video/rooms/{room['roomId']}/join", headers=team.h(team.ada))
-    before = (
-        len(livekit.fake.calls),
-        await wealist_client.get(f"/api/video/rooms/{room['roomId']}", headers=team.h(team.ada)),
+    calls_before = len(livekit.fake.calls)
+    room_before = (
+        await wealist_client.get(f"/api/video/rooms/{room['roomId']}", headers=team.h(team.ada))
+    ).json()
+
+    answers = await probe_routes(
+        wealist_app,
+        wealist_client,
+        plugin="video",
+        headers=team.h(team.stranger),
+        ids={"workspaceId": str(team.workspace), "roomId": room["roomId"], "callId": call["callId"]},
+        calls={
+            ("POST", "/api/video/rooms"): Probe(body={"workspaceId": "{workspaceId}", "name": "Mine now"}),
+            ("GET", "/api/video/rooms"): Probe(query={"workspaceId": "{workspaceId}"}),
+            ("GET", "/api/video/rooms/{roomId}"): Probe(),
+            ("DELETE", "/api/video/rooms/{roomId}"): Probe(),
+            ("POST", "/api/video/rooms/{roomId}/join"): Probe(),
+            ("POST", "/api/video/rooms/{roomId}/leave"): Probe(),
+            ("POST", "/api/video/rooms/{roomId}/recording"): Probe(),
+            ("DELETE", "/api/video/rooms/{roomId}/recording"): Probe(),
+            ("GET", "/api/video/history"): Probe(
+                query={"workspaceId": "{workspaceId}", "userId": str(team.ada.user_id)}
+            ),
+            ("GET", "/api/video/history/{callId}"): Probe(),
+            ("PUT", "/api/video/history/{callId}/transcript"): Probe(body={"text": "overwritten"}),
+            # Not a member's route: LiveKit's signature is what it checks, and a stranger has none.
+            HOOK: Probe(body={"event": "room_finished", "room": {"name": "{roomId}"}}, statuses=(401,)),
+        },
+        secrets=["Secret stand-up", "Secret retrospective", "the secret plan", livekit.fake.api_key],
     )
+    assert_problem(answers[HOOK], 401, "WEBHOOK_SIGNATURE_INVALID")
+    for (_, template), answer in answers.items():
+        if "{roomId}" in template:
+            assert_problem(answer, 404, "ROOM_NOT_FOUND")
+        elif "{callId}" in template:
+            assert_problem(answer, 404, "CALL_NOT_FOUND")
 
-    bodies = {
-        ("post", "/api/video/rooms"): {"workspaceId": str(team.workspace), "name": "Mine now"},
-        ("put", "/api/video/history/{callId}/transcript"): {"text": "overwritten"},
-    }
-    codes = {"{roomId}": "ROOM_NOT_FOUND", "{callId}": "CALL_NOT_FOUND"}
-    spec = (await wealist_client.get("/api/openapi.json")).json()
-    walked = 0
-    for path, operations in spec["paths"].items():
-        for method, operation in operations.items():
-            if not operation["operationId"].startswith("video.") or path == "/api/video/webhooks/livekit":
-                continue
-            url = path.replace("{roomId}", room["roomId"]).replace("{callId}", call["callId"])
-            if any(
-                p["name"] == "workspaceId" and p["in"] == "query" for p in operation.get("parameters", [])
-            ):
-                url += f"?workspaceId={team.workspace}"
-            answer = await wealist_client.request(
-                method, url, json=bodies.get((method, path)), headers=team.h(team.stranger)
-            )
-            code = next((c for key, c in codes.items() if key in path), "WORKSPACE_NOT_FOUND")
-            assert_problem(answer, 404, code)
-            walked += 1
-    assert walked == 11
-
-    # The webhook is no member's route: without LiveKit's signature it is 401 for anyone.
-    hook = await wealist_client.post(
-        "/api/video/webhooks/livekit", content=b"{}", headers=team.h(team.stranger)
-    )
-    assert_problem(hook, 401, "WEBHOOK_SIGNATURE_INVALID")
-
-    after = await wealist_client.get(f"/api/video/rooms/{room['roomId']}", headers=team.h(team.ada))
-    assert len(livekit.fake.calls) == before[0] and after.json() == before[1].json()
-    transcript = await wealist_client.get(f"/api/video/history/{call['callId']}", headers=team.h(team.ada))
-    assert transcript.json()["transcript"] is None
+    # Nothing changed: no call reached LiveKit, the room, the history and the transcript are as they were.
+    assert len(livekit.fake.calls) == calls_before
+    room_after = (
+        await wealist_client.get(f"/api/video/rooms/{room['roomId']}", headers=team.h(team.ada))
+    ).json()
+    assert room_after == room_before
     assert (await wealist_client.get(team.rooms_path, headers=team.h(team.ada))).json()["items"] == [
-        after.json()
+        room_after
     ]
+    seen = (await wealist_client.get(f"/api/video/history/{call['callId']}", headers=team.h(team.ada))).json()
+    assert seen["transcript"] == "the secret plan"
+
+
+async def test_every_route_but_the_webhook_needs_a_token(
+    wealist_app: Starlette, wealist_client: httpx.AsyncClient, livekit: LiveKitServer
+) -> None:
+    await assert_routes_need_a_token(wealist_app, wealist_client, plugin="video", public=[HOOK])
+    assert_problem(await wealist_client.post(HOOK[1], content=b"{}"), 401, "WEBHOOK_SIGNATURE_INVALID")

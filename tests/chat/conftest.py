@@ -57,7 +57,9 @@ def team(directory: InMemoryDirectory) -> Team:
     return Team(space, elsewhere, owner, ada, bob, cy, stranger)
 
 
-async def create_chat(client: httpx.AsyncClient, team: Team, who: Any, status: int = 201, **body: Any) -> dict:
+async def create_chat(
+    client: httpx.AsyncClient, team: Team, who: Any, status: int = 201, **body: Any
+) -> dict:
     body.setdefault("workspaceId", str(team.workspace))
     answer = await client.post("/api/chats", json=body, headers=team.h(who))
     assert answer.status_code == status, answer.text
@@ -70,7 +72,9 @@ async def group(client: httpx.AsyncClient, team: Team, *members: Any, name: str 
     )
 
 
-async def send(client: httpx.AsyncClient, team: Team, who: Any, chat: dict, content: str, **more: Any) -> dict:
+async def send(
+    client: httpx.AsyncClient, team: Team, who: Any, chat: dict, content: str, **more: Any
+) -> dict:
     answer = await client.post(
         f"/api/chats/{chat['chatId']}/messages", json={"content": content, **more}, headers=team.h(who)
     )

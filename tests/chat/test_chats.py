@@ -11,12 +11,16 @@ from wealist_core.testing import assert_problem, on_both_backends
 @on_both_backends
 async def test_a_direct_message_exists_once_per_pair(wealist_client: httpx.AsyncClient, team: Team) -> None:
     first = await create_chat(wealist_client, team, team.ada, type="DM", participantIds=[team.id(team.bob)])
-    again = await create_chat(wealist_client, team, team.bob, 200, type="DM", participantIds=[team.id(team.ada)])
+    again = await create_chat(
+        wealist_client, team, team.bob, 200, type="DM", participantIds=[team.id(team.ada)]
+    )
     assert again["chatId"] == first["chatId"]
     assert {p["userId"] for p in first["participants"]} == {team.id(team.ada), team.id(team.bob)}
 
 
-async def test_only_members_of_the_workspace_can_be_added(wealist_client: httpx.AsyncClient, team: Team) -> None:
+async def test_only_members_of_the_workspace_can_be_added(
+    wealist_client: httpx.AsyncClient, team: Team
+) -> None:
     answer = await wealist_client.post(
         "/api/chats",
         json={
@@ -33,7 +37,9 @@ async def test_only_members_of_the_workspace_can_be_added(wealist_client: httpx.
     assert listed.json()["items"] == []  # nothing half-written
 
 
-async def test_a_stranger_can_neither_create_nor_see_chats(wealist_client: httpx.AsyncClient, team: Team) -> None:
+async def test_a_stranger_can_neither_create_nor_see_chats(
+    wealist_client: httpx.AsyncClient, team: Team
+) -> None:
     chat = await group(wealist_client, team, team.bob)
     answer = await wealist_client.get(f"/api/chats/{chat['chatId']}", headers=team.h(team.stranger))
     assert_problem(answer, 404, "CHAT_NOT_FOUND")
@@ -82,16 +88,24 @@ async def test_a_group_is_deleted_by_its_creator_or_a_workspace_admin(
     assert_problem(refused, 403, "CHAT_CREATOR_REQUIRED")
     by_owner = await wealist_client.delete(f"/api/chats/{chat['chatId']}", headers=team.h(team.owner))
     assert by_owner.status_code == 204
-    assert_problem(await wealist_client.get(f"/api/chats/{chat['chatId']}", headers=team.h(team.ada)), 404, "CHAT_NOT_FOUND")
+    assert_problem(
+        await wealist_client.get(f"/api/chats/{chat['chatId']}", headers=team.h(team.ada)),
+        404,
+        "CHAT_NOT_FOUND",
+    )
     dm = await create_chat(wealist_client, team, team.ada, type="DM", participantIds=[team.id(team.bob)])
-    assert_problem(await wealist_client.delete(f"/api/chats/{dm['chatId']}", headers=team.h(team.ada)), 403, "CHAT_IS_DM")
+    assert_problem(
+        await wealist_client.delete(f"/api/chats/{dm['chatId']}", headers=team.h(team.ada)), 403, "CHAT_IS_DM"
+    )
 
 
 async def test_a_project_channel_is_one_per_project(wealist_client: httpx.AsyncClient, team: Team) -> None:
     import uuid
 
     project = str(uuid.uuid4())
-    first = await create_chat(wealist_client, team, team.ada, type="PROJECT", name="Apollo", projectId=project)
+    first = await create_chat(
+        wealist_client, team, team.ada, type="PROJECT", name="Apollo", projectId=project
+    )
     again = await create_chat(
         wealist_client, team, team.bob, 200, type="PROJECT", name="Apollo", projectId=project
     )
@@ -112,10 +126,16 @@ async def test_my_chats_carry_unread_counts_and_the_last_message(
     chat = await group(wealist_client, team, team.bob)
     for text in ("one", "two", "three"):
         await send(wealist_client, team, team.ada, chat, text)
-    listed = (await wealist_client.get(f"/api/chats?workspaceId={team.workspace}", headers=team.h(team.bob))).json()
+    listed = (
+        await wealist_client.get(f"/api/chats?workspaceId={team.workspace}", headers=team.h(team.bob))
+    ).json()
     [item] = listed["items"]
     assert item["unreadCount"] == 3 and item["lastMessage"]["content"] == "three"
-    read = await wealist_client.post(f"/api/chats/{chat['chatId']}/read", json={"seq": 2}, headers=team.h(team.bob))
+    read = await wealist_client.post(
+        f"/api/chats/{chat['chatId']}/read", json={"seq": 2}, headers=team.h(team.bob)
+    )
     assert read.json()["unreadCount"] == 1
-    mine = (await wealist_client.get(f"/api/chats?workspaceId={team.workspace}", headers=team.h(team.ada))).json()
+    mine = (
+        await wealist_client.get(f"/api/chats?workspaceId={team.workspace}", headers=team.h(team.ada))
+    ).json()
     assert mine["items"][0]["unreadCount"] == 0  # what I sent is read

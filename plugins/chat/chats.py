@@ -168,14 +168,12 @@ class ChatService:
         return out, True
 
     async def _announce_join(self, chat_id: uuid.UUID, user_ids: list[uuid.UUID]) -> None:
+        # Every process moves those users' sockets into the room, then tells them (CHAT_JOINED).
         await self.fanout.moved("join", chat_id, user_ids)
-        for user_id in user_ids:
-            await self.fanout.user(user_id, "CHAT_JOINED", {"chatId": str(chat_id)})
 
     async def _announce_leave(self, chat_id: uuid.UUID, user_ids: list[uuid.UUID]) -> None:
+        # Every process takes those users' sockets out of the room, then tells them (CHAT_LEFT).
         await self.fanout.moved("leave", chat_id, user_ids)
-        for user_id in user_ids:
-            await self.fanout.user(user_id, "CHAT_LEFT", {"chatId": str(chat_id)})
 
     async def _add(
         self, uow: UnitOfWork, chat: Chat, user_ids: list[uuid.UUID], now: Any = None

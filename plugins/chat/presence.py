@@ -50,7 +50,7 @@ class Presence:
         key = self._sockets(user_id)
         await self.kv.zremrange_by_score(key, float("-inf"), now)
         live = await self.kv.zrange_by_score(key, now, float("inf"))
-        if any(m.endswith(":ONLINE") for m in live):
+        if any(member.endswith(":ONLINE") for member, _ in live):
             return "ONLINE"
         return "AWAY" if live else "OFFLINE"
 

@@ -278,12 +278,16 @@ class ChatSocket(Channel):
             try:
                 message = json.loads(data)
                 topic = room_topic(message["chatId"])
+                leaving = message["op"] == "leave"
+                frame = {"chatId": message["chatId"]}
                 for user_id in message["userIds"]:
                     for conn in list(self.local.get(user_id, ())):
-                        if message["op"] == "leave":
+                        if leaving:
                             await conn.unsubscribe(topic)
                         elif conn.state.get("all_chats"):
                             await conn.subscribe(topic, authorize=False)
+                        # After the move: a client told it left receives nothing more of the chat.
+                        await conn.send("CHAT_LEFT" if leaving else "CHAT_JOINED", frame)
             except Exception:
                 log.exception("chat control message failed")
 

@@ -19,6 +19,7 @@ from wealist_plugins.chat.options import ChatOptions
 from wealist_plugins.chat.presence import Presence
 from wealist_plugins.chat.rendering import render_messages, unread_counts
 from wealist_plugins.chat.schemas import (
+    DownloadOut,
     EditOut,
     HistoryQuery,
     MessageIn,
@@ -386,6 +387,20 @@ class MessageService:
             frame = {"chatId": str(chat_id), "userId": str(me), "seq": seq}
             uow.after_commit(lambda: self.fanout.room(chat_id, "MESSAGE_READ", frame))
         return ReadOut(chat_id=chat.id, last_read_seq=int(current or 0), unread_count=unread)
+
+    async def download(self, uow: UnitOfWork, seen: SeenChat, attachment_id: uuid.UUID) -> DownloadOut:
+        """A download URL for an attachment of a live message of this chat; anything else is a 404."""
+        message = await uow.session.scalar(
+            select(Message).where(
+                Message.chat_id == seen.chat.id,
+                Message.attachment_id == attachment_id,
+                Message.deleted_at.is_(None),
+            )
+        )
+        if message is None:
+            raise NotFound(f"No attachment {attachment_id} in this chat.", code="ATTACHMENT_NOT_FOUND")
+        url = await self.attachments.download(uow, attachment_id)
+        return DownloadOut(url=url.url, expires_at=url.expires_at)
 
     async def search(self, uow: UnitOfWork, member: Membership, query: SearchQuery) -> Page[MessageOut]:
         words = _WORD.findall(query.q.lower())[:10]

@@ -15,6 +15,7 @@ from wealist_plugins.chat.schemas import (
     ChatOut,
     ChatPatch,
     ChatQuery,
+    DownloadOut,
     EditOut,
     HistoryQuery,
     MessageIn,
@@ -205,3 +206,11 @@ class Chats(Controller):
             fields=out.fields,
             expires_at=out.expires_at,
         )
+
+    @get("/{chatId}/attachments/{attachmentId}/download")
+    async def download_attachment(
+        self, chatId: uuid.UUID, attachmentId: uuid.UUID, chat: VisibleChat, uow: UnitOfWork
+    ) -> DownloadOut:
+        """A short-lived URL to fetch a file or image sent in this chat."""
+        chat.require_participant()
+        return await self.messages.download(uow, chat, attachmentId)

@@ -17,6 +17,7 @@ __all__ = [
     "ChatOut",
     "ChatPatch",
     "ChatQuery",
+    "DownloadOut",
     "EditOut",
     "HistoryQuery",
     "MessageIn",
@@ -171,6 +172,11 @@ class AttachmentOut(ApiModel):
     method: str
     headers: dict[str, str]
     fields: dict[str, str]
+    expires_at: dt.datetime
+
+
+class DownloadOut(ApiModel):
+    url: str
     expires_at: dt.datetime
 
 

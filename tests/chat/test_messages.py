@@ -179,6 +179,12 @@ async def test_an_image_is_sent_through_the_upload_flow(
         "contentType": "image/png",
         "size": len(png),
     }
+    link = await wealist_client.get(
+        f"/api/chats/{chat['chatId']}/attachments/{upload['attachmentId']}/download", headers=team.h(team.bob)
+    )
+    assert link.status_code == 200, link.text
+    fetched = await wealist_client.get(link.json()["url"])
+    assert fetched.status_code == 200 and fetched.content == png
     # Bob cannot send Ada's upload as his own.
     theft = await wealist_client.post(
         f"/api/chats/{chat['chatId']}/messages",

@@ -72,10 +72,10 @@ class SlowPlugin:
 # ------------------------------------------------------------------------------------------- tests
 
 
-def _serve(tmp_path: Path, **env: str) -> ServerProcess:
+def _serve(tmp_path: Path, *args: str, **env: str) -> ServerProcess:
     values = {"WEALIST_PLUGIN_MODULES": f"{__name__}:SlowPlugin", "WEALIST_ACCESS_LOG": "false", **env}
     return start_wealist(
-        "wealist-drain", wealist_env(values, data_dir=tmp_path / "data"), log_dir=tmp_path / "logs"
+        "wealist-drain", wealist_env(values, data_dir=tmp_path / "data"), log_dir=tmp_path / "logs", args=args
     )
 
 
@@ -137,7 +137,8 @@ async def test_sigterm_answers_every_request_in_flight_then_exits(tmp_path: Path
 
 
 async def test_requests_longer_than_the_grace_period_are_cut_and_the_process_exits(tmp_path: Path) -> None:
-    server = _serve(tmp_path, WEALIST_SHUTDOWN_GRACE_SECONDS="1")
+    # The command line's --shutdown-grace wins over the setting (120 s would outlast the wait below).
+    server = _serve(tmp_path, "--shutdown-grace", "1", WEALIST_SHUTDOWN_GRACE_SECONDS="120")
     try:
         tasks, client = await _fire(server.url, 3, ms=60_000)
         try:

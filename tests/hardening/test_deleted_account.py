@@ -1,7 +1,8 @@
 """A deleted account's new token is refused by every route but restore, with 403 ``ACCOUNT_DELETED``;
 after restoring, a refreshed token works everywhere again (as ``docs/user.md`` says).
 
-Every operation of the OpenAPI document that takes a token is called with the deleted account's token.
+Every operation of the OpenAPI document that takes a token (user, auth, chat, video and a toy) is called
+with the deleted account's token.
 """
 
 from __future__ import annotations
@@ -41,10 +42,18 @@ async def _until_refused(client: httpx.AsyncClient, token: str) -> None:
     raise AssertionError("the deleted account's old token is still accepted")
 
 
+def _with_domain_plugins() -> list[object]:
+    """The landed domain plugins beside the identity ones: the rule holds for their routes too."""
+    from wealist_plugins.chat.plugin import ChatPlugin
+    from wealist_plugins.video.plugin import VideoPlugin
+
+    return [ChatPlugin, VideoPlugin]
+
+
 async def test_a_deleted_accounts_new_token_is_refused_by_every_route_but_restore(
     settings_factory: Any,
 ) -> None:
-    app = monolith(settings_for(settings_factory, {}))
+    app = monolith(settings_for(settings_factory, {}), *_with_domain_plugins())
     async with running(app) as client:
         email = unique_email()
         pair = await signup(client, email)
@@ -55,9 +64,12 @@ async def test_a_deleted_accounts_new_token_is_refused_by_every_route_but_restor
         assert signed_in.status_code == 200, signed_in.text
         token, refresh = signed_in.json()["accessToken"], signed_in.json()["refreshToken"]
 
-        operations = _operations((await client.get("/api/openapi.json")).json())
+        document = (await client.get("/api/openapi.json")).json()
+        operations = _operations(document)
         assert RESTORE_ROUTE in operations and ("GET", "/api/whoami") in operations
-        assert len(operations) > 30  # the user and auth plugins' routes, not a handful
+        assert len(operations) > 50  # the identity, chat and video routes, not a handful
+        assert any(path.startswith("/api/chats") for _m, path in operations), "the chat plugin's routes"
+        assert any(path.startswith("/api/video") for _m, path in operations), "the video plugin's routes"
         for method, path in operations:
             if (method, path) == RESTORE_ROUTE:
                 continue

@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
+from sqlalchemy import and_, select
 from wealist_plugins.chat.models import Chat, Participant
 from wealist_plugins.user.contract import MANAGERS, Directory, Membership
 
@@ -63,8 +64,14 @@ class ChatAccess(Dependency):
         chat_id: uuid.UUID = call.find("chatId")
         me = call.user_id()
         async with call.container.database(call.plugin).reading() as session:
-            chat = await session.get(Chat, chat_id)
-            participant = await session.get(Participant, (chat_id, me)) if chat is not None else None
+            found = (
+                await session.execute(
+                    select(Chat, Participant)
+                    .outerjoin(Participant, and_(Participant.chat_id == Chat.id, Participant.user_id == me))
+                    .where(Chat.id == chat_id)
+                )
+            ).first()
+        chat, participant = found if found is not None else (None, None)
         member = None
         if chat is not None:
             directory = call.container.contracts.get(Directory)

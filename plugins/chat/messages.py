@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 
-from sqlalchemy import Uuid, delete, func, or_, select, text, update
+from sqlalchemy import Uuid, delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from wealist_plugins.chat.access import SeenChat, chat_not_found
 from wealist_plugins.chat.contract import MessageCreated
@@ -19,6 +19,7 @@ from wealist_plugins.chat.options import ChatOptions
 from wealist_plugins.chat.presence import Presence
 from wealist_plugins.chat.rendering import render_messages, unread_counts
 from wealist_plugins.chat.schemas import (
+    AttachmentInfo,
     DownloadOut,
     EditOut,
     HistoryQuery,
@@ -127,44 +128,59 @@ class MessageService:
             (await session.scalars(select(Participant.user_id).where(Participant.chat_id == chat.id))).all()
         )
         mentions = [u for u in mentioned_ids(content) if u in participants and u != me]
-        message = Message(
-            id=uuid.uuid4(),
+        message_id = uuid.uuid4()
+        values: dict[str, object] = {
+            "id": message_id,
+            "chat_id": chat.id,
+            "seq": seq,
+            "sender_id": me,
+            "content": content,
+            "reply_to_id": body.reply_to_id,
+            "attachment_id": body.attachment_id,
+            "client_id": body.client_id,
+            "mentions": [str(u) for u in mentions],
+            "created_at": now,
+        }
+        if _dialect(session) == "postgresql":
+            values["search_vector"] = func.to_tsvector("simple", content)
+        await session.execute(insert(Message).values(**values))
+        attachment: AttachmentInfo | None = None
+        if body.attachment_id is not None:
+            upload = await self.attachments.attach(
+                uow,
+                body.attachment_id,
+                by=me,
+                owner_type="message",
+                owner_id=message_id,
+                workspace_id=chat.workspace_id,
+            )
+            attachment = AttachmentInfo(
+                attachment_id=upload.id,
+                file_name=upload.file_name,
+                content_type=upload.content_type,
+                size=upload.size,
+            )
+        # A new message has no reactions or replies yet: its answer needs no query.
+        out = MessageOut(
+            message_id=message_id,
             chat_id=chat.id,
             seq=seq,
             sender_id=me,
             content=content,
             reply_to_id=body.reply_to_id,
-            attachment_id=body.attachment_id,
+            attachment=attachment,
+            reactions=[],
+            mentions=mentions,
             client_id=body.client_id,
-            mentions=[str(u) for u in mentions],
+            edited_at=None,
+            deleted_at=None,
             created_at=now,
         )
-        if _dialect(session) == "postgresql":
-            message.search_vector = func.to_tsvector("simple", content)  # type: ignore[assignment]
-        session.add(message)
-        await session.flush()
-        if body.attachment_id is not None:
-            await self.attachments.attach(
-                uow,
-                body.attachment_id,
-                by=me,
-                owner_type="message",
-                owner_id=message.id,
-                workspace_id=chat.workspace_id,
-            )
-        # Sending is reading up to there.
-        await session.execute(
-            update(Participant)
-            .where(Participant.chat_id == chat.id, Participant.user_id == me, Participant.last_read_seq < seq)
-            .values(last_read_seq=seq)
-        )
-        await session.refresh(message)
-        [out] = await render_messages(session, [message])
         recipients = sorted(participants - {me}, key=str)
-        online = await self.presence.connected(recipients)
+        online = await self.presence.connected(chat.workspace_id, recipients)
         if sender_name is None:
-            [info] = await self.directory.get_users([me]) or [None]
-            sender_name = info.name if info is not None else ""
+            profiles = await self.directory.member_profiles(chat.workspace_id, [me])
+            sender_name = (profiles[0].nickname or profiles[0].name) if profiles else ""
         preview = content.strip()[:PREVIEW] or (out.attachment.file_name or "" if out.attachment else "")
         uow.emit(
             MessageCreated(
@@ -172,7 +188,7 @@ class MessageService:
                 chat_id=chat.id,
                 chat_type=chat.type,  # type: ignore[arg-type]
                 chat_name=chat.name,
-                message_id=message.id,
+                message_id=message_id,
                 seq=seq,
                 sender_id=me,
                 sender_name=sender_name,

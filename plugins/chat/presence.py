@@ -5,7 +5,9 @@ refreshed), named ``<socket id>:<ONLINE|AWAY>``. A user is ONLINE when one of he
 all are away, OFFLINE without any: several tabs count once. The result is kept in
 ``chat:user:{userId}:status`` with the presence TTL (so a process that dies takes its users offline within
 the TTL) and ``chat:user:{userId}:seen`` holds when she was last connected. A change is pushed as
-``USER_STATUS`` to every workspace she belongs to.
+``USER_STATUS`` to every workspace she belongs to. ``chat:workspace:{workspaceId}:online`` is a sorted set of
+the workspace's connected members (scored by expiry, like the sockets), so that "who of these recipients
+has a socket open" is one read per message, whatever the chat's size.
 """
 
 from __future__ import annotations
@@ -54,9 +56,21 @@ class Presence:
             return "ONLINE"
         return "AWAY" if live else "OFFLINE"
 
+    @staticmethod
+    def _online(workspace_id: uuid.UUID | str) -> str:
+        return f"workspace:{workspace_id}:online"
+
     async def _settle(self, user_id: str) -> None:
         """Store the user's status and push it when it changed."""
         status = await self._effective(user_id)
+        workspaces = [m.workspace_id for m in await self.directory.user_workspaces(uuid.UUID(user_id))]
+        for workspace_id in workspaces:
+            key = self._online(workspace_id)
+            if status == "OFFLINE":
+                await self.kv.zrem(key, user_id)
+            else:
+                await self.kv.zadd(key, {user_id: time.time() + self.ttl})
+                await self.kv.expire(key, self.ttl * 2)
         before = await self.kv.get(self._status(user_id)) or "OFFLINE"
         await self.kv.set(self._seen(user_id), utcnow().isoformat(), ttl=SEEN_TTL)
         if status == "OFFLINE":
@@ -64,13 +78,13 @@ class Presence:
         else:
             await self.kv.set(self._status(user_id), status, ttl=self.ttl)
         if status != before:
-            await self.push(uuid.UUID(user_id), status)
+            await self.push(uuid.UUID(user_id), status, workspaces)
 
-    async def push(self, user_id: uuid.UUID, status: str) -> None:
+    async def push(self, user_id: uuid.UUID, status: str, workspaces: list[uuid.UUID]) -> None:
         frame = {"userId": str(user_id), "status": status}
-        for membership in await self.directory.user_workspaces(user_id):
+        for workspace_id in workspaces:
             await self.fanout.workspace(
-                membership.workspace_id, "USER_STATUS", {**frame, "workspaceId": str(membership.workspace_id)}
+                workspace_id, "USER_STATUS", {**frame, "workspaceId": str(workspace_id)}
             )
 
     async def set_socket(
@@ -106,6 +120,8 @@ class Presence:
             dt.datetime.fromisoformat(seen) if seen else None
         )
 
-    async def connected(self, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
-        """Those of ``user_ids`` with an open chat socket now (in any process)."""
-        return {u for u in user_ids if await self.kv.exists(self._status(str(u)))}
+    async def connected(self, workspace_id: uuid.UUID, user_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        """Those of ``user_ids`` (members of the workspace) with an open chat socket now, in any process."""
+        online = await self.kv.zrange_by_score(self._online(workspace_id), time.time(), float("inf"))
+        ids = {member for member, _ in online}
+        return {u for u in user_ids if str(u) in ids}

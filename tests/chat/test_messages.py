@@ -265,5 +265,6 @@ async def test_a_message_announces_its_mentions_and_offline_recipients(
     assert event.mentioned_user_ids == [team.bob.user_id]  # not someone outside the chat
     assert set(event.recipient_ids) == {team.bob.user_id, team.cy.user_id}
     assert set(event.offline_recipient_ids) == {team.bob.user_id, team.cy.user_id}  # no socket open
-    assert event.sender_name == "Ada" and event.chat_name == "Launch" and event.seq == 1
+    assert event.sender_name == "에이다"  # her name in this workspace
+    assert event.chat_name == "Launch" and event.seq == 1
     assert event.preview.startswith("@[Bob]")

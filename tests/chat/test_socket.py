@@ -10,12 +10,13 @@ from collections.abc import AsyncIterator, Sequence
 
 import httpx
 import pytest
+from wealist_plugins.chat.contract import MessageCreated
 
 from tests.chat.conftest import Team, group
 from tests.chat.sockets import WAIT, signed_in
 from tests.support.processes import serving
 from wealist_core import Settings
-from wealist_core.testing import build_app, headers_for, on_both_backends
+from wealist_core.testing import EventRecorder, build_app, headers_for, on_both_backends
 
 
 @pytest.fixture
@@ -215,3 +216,18 @@ async def test_presence_counts_several_tabs_once_and_is_pushed_to_the_workspace(
         assert stranger.status_code == 404
         async with signed_in(base, team.stranger.user_id) as sam:
             assert await sam.synced() == []  # nothing of the other workspace's presence
+
+
+@on_both_backends
+async def test_recipients_with_a_socket_open_are_not_offline(
+    wealist_settings: Settings, wealist_plugins: Sequence[object], team: Team
+) -> None:
+    events = EventRecorder.of_plugins(["chat"])
+    app = build_app(wealist_settings, [*wealist_plugins, events], record=False)
+    async with serving(app) as base, httpx.AsyncClient(base_url=base, timeout=WAIT) as http:
+        chat = await group(http, team, team.bob, team.cy)
+        async with signed_in(base, team.bob.user_id):
+            sent = await post_message(http, team, team.ada, chat, "who is here?")
+        event = await events.wait_for(MessageCreated, message_id=uuid.UUID(sent["messageId"]))
+        assert set(event.recipient_ids) == {team.bob.user_id, team.cy.user_id}
+        assert event.offline_recipient_ids == [team.cy.user_id]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import httpx
+from starlette.applications import Starlette
+from wealist_plugins.user.contract import MemberRemoved, Role
+from wealist_plugins.user.testing import InMemoryDirectory
 
 from tests.chat.conftest import Team, create_chat, group, send
-from wealist_core.testing import assert_problem, on_both_backends
+from wealist_core.testing import assert_problem, on_both_backends, plugin_named
 
 
 @on_both_backends
@@ -139,3 +142,30 @@ async def test_my_chats_carry_unread_counts_and_the_last_message(
         await wealist_client.get(f"/api/chats?workspaceId={team.workspace}", headers=team.h(team.ada))
     ).json()
     assert mine["items"][0]["unreadCount"] == 0  # what I sent is read
+
+
+async def test_someone_who_leaves_the_workspace_leaves_its_chats(
+    wealist_app: Starlette, wealist_client: httpx.AsyncClient, directory: InMemoryDirectory, team: Team
+) -> None:
+    chat = await group(wealist_client, team, team.bob, team.cy)
+    await send(wealist_client, team, team.bob, chat, "bye all")
+    directory.remove_member(team.workspace, team.bob.user_id)
+    # At once, before the event arrives: no longer a member, no longer sees the chat.
+    gone = await wealist_client.get(f"/api/chats/{chat['chatId']}", headers=team.h(team.bob))
+    assert_problem(gone, 404, "CHAT_NOT_FOUND")
+    plugin = plugin_named(wealist_app, "chat")
+    event = MemberRemoved(
+        workspace_id=team.workspace,
+        workspace_name="Apollo",
+        user_id=team.bob.user_id,
+        user_name="Bob",
+        role=Role.MEMBER,
+        actor_id=team.bob.user_id,
+        actor_name="Bob",
+        reason="LEFT",
+    )
+    await plugin.on_member_removed(event)  # type: ignore[attr-defined]
+    seen = (await wealist_client.get(f"/api/chats/{chat['chatId']}", headers=team.h(team.ada))).json()
+    assert {p["userId"] for p in seen["participants"]} == {team.id(team.ada), team.id(team.cy)}
+    history = await wealist_client.get(f"/api/chats/{chat['chatId']}/messages", headers=team.h(team.ada))
+    assert [m["content"] for m in history.json()["items"]] == ["bye all"]  # what Bob wrote stays

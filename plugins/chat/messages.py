@@ -60,6 +60,20 @@ def message_not_found(message_id: object) -> NotFound:
     return NotFound(f"No message {message_id} in this chat.", code="MESSAGE_NOT_FOUND")
 
 
+def change_cursor(change_seq: int) -> str:
+    """The cursor of a change frame in its room: apart from the messages' own (their ``seq``)."""
+    return f"c{change_seq}"
+
+
+def change_frame(out: MessageOut, **fields: object) -> dict[str, object]:
+    return {"chatId": str(out.chat_id), "seq": out.seq, "changeSeq": out.change_seq, **fields}
+
+
+def received_frame(out: MessageOut) -> dict[str, object]:
+    """The payload of ``MESSAGE_RECEIVED`` (its cursor in the room is the message's ``seq``)."""
+    return {"chatId": str(out.chat_id), "seq": out.seq, "message": out.model_dump(mode="json", by_alias=True)}
+
+
 def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
@@ -198,7 +212,7 @@ class MessageService:
                 mentioned_user_ids=mentions,
             )
         )
-        frame = {"chatId": str(chat.id), "seq": seq, "message": out.model_dump(mode="json", by_alias=True)}
+        frame = received_frame(out)
         chat_id = chat.id
         uow.after_commit(lambda: self.fanout.room(chat_id, "MESSAGE_RECEIVED", frame, cursor=seq))
         return out, True
@@ -236,17 +250,32 @@ class MessageService:
                 message.search_vector = func.to_tsvector("simple", content)  # type: ignore[assignment]
             await uow.session.flush()
             await uow.session.refresh(message)
+            await self._change(uow, message)
+            [out] = await render_messages(uow.session, [message])
+            self._publish_change(
+                uow, "MESSAGE_UPDATED", out, message=out.model_dump(mode="json", by_alias=True)
+            )
+            return out
         [out] = await render_messages(uow.session, [message])
-        self._publish_update(uow, seen.chat.id, "MESSAGE_UPDATED", out)
         return out
 
-    def _publish_update(self, uow: UnitOfWork, chat_id: uuid.UUID, type_: str, out: MessageOut) -> None:
-        frame = {
-            "chatId": str(chat_id),
-            "seq": out.seq,
-            "message": out.model_dump(mode="json", by_alias=True),
-        }
-        uow.after_commit(lambda: self.fanout.room(chat_id, type_, frame))
+    async def _change(self, uow: UnitOfWork, message: Message) -> int:
+        """The chat's next change number, now the message's ``change_seq`` (a resuming socket replays it)."""
+        change = await uow.session.scalar(
+            update(Chat)
+            .where(Chat.id == message.chat_id)
+            .values(last_change=Chat.last_change + 1)
+            .returning(Chat.last_change)
+        )
+        message.change_seq = int(change or 0)
+        await uow.session.flush()
+        return message.change_seq
+
+    def _publish_change(self, uow: UnitOfWork, type_: str, out: MessageOut, **fields: object) -> None:
+        assert out.change_seq is not None
+        frame = change_frame(out, **fields)
+        chat_id, cursor = out.chat_id, change_cursor(out.change_seq)
+        uow.after_commit(lambda: self.fanout.room(chat_id, type_, frame, cursor=cursor))
 
     async def edits(self, uow: UnitOfWork, seen: SeenChat, message_id: uuid.UUID) -> list[EditOut]:
         message = await self._own_message(uow, seen, message_id)
@@ -272,9 +301,9 @@ class MessageService:
         if message.attachment_id is not None:
             await self.attachments.release(uow, message.attachment_id)
         await uow.session.flush()
-        chat_id, seq, mid = seen.chat.id, message.seq, message.id
-        frame = {"chatId": str(chat_id), "seq": seq, "messageId": str(mid)}
-        uow.after_commit(lambda: self.fanout.room(chat_id, "MESSAGE_DELETED", frame))
+        await self._change(uow, message)
+        [out] = await render_messages(uow.session, [message])
+        self._publish_change(uow, "MESSAGE_DELETED", out, messageId=str(out.message_id))
 
     async def react(
         self, uow: UnitOfWork, seen: SeenChat, message_id: uuid.UUID, emoji: str, add: bool
@@ -297,15 +326,10 @@ class MessageService:
                     Reaction.message_id == message.id, Reaction.user_id == seen.me, Reaction.emoji == emoji
                 )
             )
+        await self._change(uow, message)
         [out] = await render_messages(uow.session, [message])
-        chat_id = seen.chat.id
-        frame = {
-            "chatId": str(chat_id),
-            "seq": out.seq,
-            "messageId": str(out.message_id),
-            "reactions": [r.model_dump(mode="json", by_alias=True) for r in out.reactions],
-        }
-        uow.after_commit(lambda: self.fanout.room(chat_id, "REACTION_UPDATED", frame))
+        reactions = [r.model_dump(mode="json", by_alias=True) for r in out.reactions]
+        self._publish_change(uow, "REACTION_UPDATED", out, messageId=str(out.message_id), reactions=reactions)
         return out
 
     # ---------------------------------------------------------------------------------------- reading
@@ -359,10 +383,16 @@ class MessageService:
             items=await render_messages(session, rows), has_more_before=more_before, has_more_after=more_after
         )
 
-    async def missed(self, chat_id: uuid.UUID, after: int) -> tuple[list[MessageOut], int]:
-        """What a socket resuming at ``after`` missed (at most the resume limit), and the chat's last seq."""
+    async def missed(
+        self, chat_id: uuid.UUID, after: int, changes_after: int | None = None
+    ) -> tuple[list[MessageOut], list[MessageOut], int, int]:
+        """What a socket resuming at ``after`` (and ``changes_after``) missed: the messages after it (at most
+        the resume limit), the earlier messages changed since, and the chat's last seq and last change."""
         async with self.database.reading() as session:
-            last = await session.scalar(select(Chat.last_seq).where(Chat.id == chat_id))
+            last = (
+                await session.execute(select(Chat.last_seq, Chat.last_change).where(Chat.id == chat_id))
+            ).first()
+            last_seq, last_change = (int(last[0]), int(last[1])) if last is not None else (0, 0)
             rows = (
                 await session.scalars(
                     select(Message)
@@ -371,7 +401,28 @@ class MessageService:
                     .limit(self.options.resume_limit)
                 )
             ).all()
-            return await render_messages(session, rows), int(last or 0)
+            changed: list[Message] = []
+            if changes_after is not None:
+                changed = list(
+                    (
+                        await session.scalars(
+                            select(Message)
+                            .where(
+                                Message.chat_id == chat_id,
+                                Message.seq <= after,
+                                Message.change_seq > changes_after,
+                            )
+                            .order_by(Message.change_seq)
+                            .limit(self.options.resume_limit)
+                        )
+                    ).all()
+                )
+            return (
+                await render_messages(session, rows),
+                await render_messages(session, changed),
+                last_seq,
+                last_change,
+            )
 
     async def mark_read(self, uow: UnitOfWork, seen: SeenChat, seq: int, field: str = "body.seq") -> ReadOut:
         seen.require_participant()

@@ -49,6 +49,8 @@ class Chat(Base):
     dm_key: Mapped[str | None] = mapped_column(String(80), nullable=True)
     created_by: Mapped[uuid.UUID] = mapped_column(Uuid)
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The counter of changes to its messages (edits, deletes, reactions), for resuming them.
+    last_change: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     activity_at: Mapped[dt.datetime] = mapped_column(
         UtcDateTime, default=utcnow
@@ -76,6 +78,7 @@ class Message(Base):
         UniqueConstraint("chat_id", "seq"),
         UniqueConstraint("chat_id", "sender_id", "client_id"),
         Index(None, "reply_to_id"),
+        Index(None, "chat_id", "change_seq"),
         Index(None, "search_vector", postgresql_using="gin"),
     )
 
@@ -91,6 +94,7 @@ class Message(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     edited_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    change_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # its chat's last_change then
     search_vector: Mapped[str | None] = mapped_column(SearchVector, nullable=True)
 
 

@@ -94,6 +94,7 @@ class MessageOut(ApiModel):
     mentions: list[uuid.UUID]
     client_id: str | None
     reply_count: int = 0
+    change_seq: int | None = None  # the chat's change number of its last edit, delete or reaction
     edited_at: dt.datetime | None
     deleted_at: dt.datetime | None
     created_at: dt.datetime
@@ -109,6 +110,7 @@ class ChatOut(ApiModel):
     created_by: uuid.UUID
     participants: list[ParticipantOut]
     last_seq: int
+    last_change: int
     unread_count: int
     last_message: MessageOut | None
     created_at: dt.datetime

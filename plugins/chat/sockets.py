@@ -18,7 +18,7 @@ from typing import Literal
 from wealist_plugins.chat.access import SeenChat, chat_not_found
 from wealist_plugins.chat.chats import ChatService
 from wealist_plugins.chat.fanout import CONTROL_CHANNEL, room_topic, user_topic, workspace_topic
-from wealist_plugins.chat.messages import MessageService
+from wealist_plugins.chat.messages import MessageService, change_cursor, change_frame, received_frame
 from wealist_plugins.chat.models import Participant
 from wealist_plugins.chat.presence import Presence
 from wealist_plugins.chat.schemas import MessageIn
@@ -42,7 +42,8 @@ class UnsubscribeIn(ApiModel):
 
 
 class ResumeIn(ApiModel):
-    cursors: dict[uuid.UUID, int] = Field(max_length=1000)
+    cursors: dict[uuid.UUID, int] = Field(max_length=1000)  # chat -> the last seq the client has
+    changes: dict[uuid.UUID, int] | None = Field(default=None, max_length=1000)  # chat -> its last changeSeq
 
 
 class SendIn(MessageIn):
@@ -170,35 +171,44 @@ class ChatSocket(Channel):
                 await conn.error("CHAT_NOT_FOUND", f"No chat {chat_id} of yours.")
                 continue
             truncated: list[int] = []
+            changes = (body.changes or {}).get(chat_id)
 
             async def missed(
-                chat_id: uuid.UUID = chat_id, seq: int = seq, truncated: list[int] = truncated
+                chat_id: uuid.UUID = chat_id,
+                seq: int = seq,
+                changes: int | None = changes,
+                truncated: list[int] = truncated,
             ) -> list[Frame]:
-                messages, last = await self.messages.missed(chat_id, seq)
+                messages, changed, last, last_change = await self.messages.missed(chat_id, seq, changes)
                 if seq > last:
                     raise ValidationProblem(
                         f"cursors.{chat_id}: this chat has no message {seq} (its last is {last})",
                         code="SEQ_UNKNOWN",
                     )
+                if changes is not None and changes > last_change:
+                    raise ValidationProblem(
+                        f"changes.{chat_id}: this chat has no change {changes} (its last is {last_change})",
+                        code="SEQ_UNKNOWN",
+                    )
                 if messages and messages[-1].seq < last:
                     truncated.append(last)
-                return [
-                    Frame(
-                        "MESSAGE_RECEIVED",
-                        {
-                            "chatId": str(chat_id),
-                            "seq": m.seq,
-                            "message": m.model_dump(mode="json", by_alias=True),
-                        },
-                        cursor=m.seq,
-                    )
-                    for m in messages
-                ]
+                frames = [Frame("MESSAGE_RECEIVED", received_frame(m), cursor=m.seq) for m in messages]
+                for m in changed:  # earlier messages edited, deleted or reacted to since: their state now
+                    assert m.change_seq is not None
+                    if m.deleted_at is not None:
+                        frame = change_frame(m, messageId=str(m.message_id))
+                        frames.append(Frame("MESSAGE_DELETED", frame, cursor=change_cursor(m.change_seq)))
+                    else:
+                        frame = change_frame(m, message=m.model_dump(mode="json", by_alias=True))
+                        frames.append(Frame("MESSAGE_UPDATED", frame, cursor=change_cursor(m.change_seq)))
+                return frames
 
+            followed = room_topic(chat_id) in conn.topics
             try:
                 await conn.subscribe(room_topic(chat_id), replay=missed, authorize=False)
             except ValidationProblem as exc:
-                await conn.unsubscribe(room_topic(chat_id))
+                if not followed:
+                    await conn.unsubscribe(room_topic(chat_id))
                 await conn.error(exc.code, exc.detail or "unknown sequence")
                 continue
             if truncated:

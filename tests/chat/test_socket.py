@@ -231,3 +231,46 @@ async def test_recipients_with_a_socket_open_are_not_offline(
         event = await events.wait_for(MessageCreated, message_id=uuid.UUID(sent["messageId"]))
         assert set(event.recipient_ids) == {team.bob.user_id, team.cy.user_id}
         assert event.offline_recipient_ids == [team.cy.user_id]
+
+
+@on_both_backends
+async def test_resume_replays_edits_deletes_and_reactions_made_while_away(
+    base: str, http: httpx.AsyncClient, team: Team
+) -> None:
+    chat = await group(http, team, team.bob)
+    first = await post_message(http, team, team.ada, chat, "first")
+    second = await post_message(http, team, team.ada, chat, "second")
+    third = await post_message(http, team, team.ada, chat, "third")
+    seen = (await http.get(f"/api/chats/{chat['chatId']}", headers=team.h(team.bob))).json()
+    assert seen["lastSeq"] == 3 and seen["lastChange"] == 0
+    # Bob goes away having seen everything; meanwhile:
+    path = f"/api/chats/{chat['chatId']}/messages"
+    await http.patch(
+        f"{path}/{first['messageId']}", json={"content": "first, edited"}, headers=team.h(team.ada)
+    )
+    await http.delete(f"{path}/{second['messageId']}", headers=team.h(team.ada))
+    await http.post(f"{path}/{third['messageId']}/reactions", json={"emoji": "🎉"}, headers=team.h(team.ada))
+    new = await post_message(http, team, team.ada, chat, "fourth")
+    async with signed_in(base, team.bob.user_id, subscribe=False) as bob:
+        await bob.send("RESUME", cursors={chat["chatId"]: 3}, changes={chat["chatId"]: 0})
+        frames = [await bob.expect_any() for _ in range(4)]
+        assert [(f["type"], f["seq"]) for f in frames] == [
+            ("MESSAGE_RECEIVED", new["seq"]),
+            ("MESSAGE_UPDATED", 1),
+            ("MESSAGE_DELETED", 2),
+            ("MESSAGE_UPDATED", 3),
+        ]
+        assert frames[1]["message"]["content"] == "first, edited" and frames[1]["changeSeq"] == 1
+        assert frames[2]["messageId"] == second["messageId"]
+        assert frames[3]["message"]["reactions"][0]["emoji"] == "🎉" and frames[3]["changeSeq"] == 3
+        assert await bob.synced() == []
+        # Live changes carry their changeSeq too.
+        await http.patch(
+            f"{path}/{third['messageId']}", json={"content": "third, edited"}, headers=team.h(team.ada)
+        )
+        live = await bob.expect("MESSAGE_UPDATED")
+        assert live["changeSeq"] == 4 and live["message"]["content"] == "third, edited"
+        await bob.send("RESUME", cursors={chat["chatId"]: 4}, changes={chat["chatId"]: 99})
+        assert (await bob.expect("ERROR"))["code"] == "SEQ_UNKNOWN"
+        await http.delete(f"{path}/{first['messageId']}", headers=team.h(team.ada))
+        assert (await bob.expect("MESSAGE_DELETED"))["changeSeq"] == 5  # still followed after the refusal

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from starlette.applications import Starlette
 from wealist_plugins.user.contract import MemberRemoved, Role
@@ -169,3 +171,27 @@ async def test_someone_who_leaves_the_workspace_leaves_its_chats(
     assert {p["userId"] for p in seen["participants"]} == {team.id(team.ada), team.id(team.cy)}
     history = await wealist_client.get(f"/api/chats/{chat['chatId']}/messages", headers=team.h(team.ada))
     assert [m["content"] for m in history.json()["items"]] == ["bye all"]  # what Bob wrote stays
+
+
+@on_both_backends
+async def test_two_people_opening_their_direct_message_at_once_get_one(
+    wealist_client: httpx.AsyncClient, team: Team
+) -> None:
+    answers = await asyncio.gather(
+        wealist_client.post(
+            "/api/chats",
+            json={"workspaceId": str(team.workspace), "type": "DM", "participantIds": [team.id(team.bob)]},
+            headers=team.h(team.ada),
+        ),
+        wealist_client.post(
+            "/api/chats",
+            json={"workspaceId": str(team.workspace), "type": "DM", "participantIds": [team.id(team.ada)]},
+            headers=team.h(team.bob),
+        ),
+    )
+    assert sorted(a.status_code for a in answers) == [200, 201]
+    assert answers[0].json()["chatId"] == answers[1].json()["chatId"]
+    listed = await wealist_client.get(
+        f"/api/chats?workspaceId={team.workspace}&type=DM", headers=team.h(team.ada)
+    )
+    assert len(listed.json()["items"]) == 1

@@ -33,6 +33,8 @@ from wealist_core.testing._servers import (
     empty_database,
     flush_redis,
     require_server,
+    s3_bucket_url,
+    start_s3_server,
 )
 from wealist_core.testing.apps import build_app, client_for, installed_adapters, plugin_named, running
 from wealist_core.testing.assertions import assert_problem
@@ -57,6 +59,7 @@ from wealist_core.testing.fixtures import (
     wealist_postgres_database,
     wealist_postgres_url,
     wealist_redis_url,
+    wealist_s3_endpoint,
     wealist_settings,
     wealist_settings_factory,
 )
@@ -88,6 +91,8 @@ __all__ = [
     "real_infrastructure",
     "require_server",
     "running",
+    "s3_bucket_url",
+    "start_s3_server",
     "token_for",
     "wealist_adapters",
     "wealist_app",
@@ -100,6 +105,7 @@ __all__ = [
     "wealist_postgres_database",
     "wealist_postgres_url",
     "wealist_redis_url",
+    "wealist_s3_endpoint",
     "wealist_settings",
     "wealist_settings_factory",
     "with_options",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -21,6 +22,8 @@ __all__ = [
     "empty_database",
     "flush_redis",
     "require_server",
+    "s3_bucket_url",
+    "start_s3_server",
 ]
 
 #: The server's maintenance database, as asyncpg takes it (``WEALIST_TEST_POSTGRES_URL``).
@@ -102,3 +105,33 @@ async def flush_redis(url: str) -> None:
         await client.flushdb()
     finally:
         await client.aclose()
+
+
+# ----------------------------------------------------------------------------------------------- S3 (moto)
+
+
+def start_s3_server() -> tuple[str, Callable[[], None]]:
+    """An S3 server (moto's, over HTTP on a free local port) in this process: its endpoint and a stop.
+
+    moto answers the S3 API as AWS does but checks no signature and no expiry; tests of those rules check the
+    presigned URLs' parameters themselves. ``WEALIST_TEST_S3_ENDPOINT`` names an outside server (MinIO)
+    to use instead; then nothing is started.
+    """
+    outside = os.environ.get("WEALIST_TEST_S3_ENDPOINT")
+    if outside:
+        return outside.rstrip("/"), lambda: None
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return f"http://127.0.0.1:{port}", server.stop
+
+
+def s3_bucket_url(endpoint: str) -> str:
+    """A ``WEALIST_BLOBSTORE_URL`` for a new, uniquely named bucket on the S3 server at ``endpoint``."""
+    access = os.environ.get("WEALIST_TEST_S3_ACCESS_KEY", "wealist-test")
+    secret = os.environ.get("WEALIST_TEST_S3_SECRET_KEY", "wealist-test-secret")
+    return f"s3://{access}:{secret}@wealist-test-{uuid.uuid4().hex[:16]}?endpoint={endpoint}&region=us-east-1"

@@ -16,7 +16,7 @@ modes alike.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from wealist_core.testing._servers import (
     empty_database,
     flush_redis,
     require_server,
+    start_s3_server,
 )
 from wealist_core.testing.apps import build_app, client_for, installed_adapters, plugin_named
 from wealist_core.testing.events import EventRecorder
@@ -52,6 +53,7 @@ __all__ = [
     "wealist_postgres_database",
     "wealist_postgres_url",
     "wealist_redis_url",
+    "wealist_s3_endpoint",
     "wealist_settings",
     "wealist_settings_factory",
 ]
@@ -91,6 +93,15 @@ async def wealist_redis_url() -> str:
     require_server("Redis", REDIS_TEST_URL, 6379)
     await flush_redis(REDIS_TEST_URL)
     return REDIS_TEST_URL
+
+
+@pytest.fixture(scope="session")
+def wealist_s3_endpoint() -> Iterator[str]:
+    """An S3 server over HTTP for the whole run (moto's, started on a free port, or
+    ``WEALIST_TEST_S3_ENDPOINT``); give each test its own bucket with ``s3_bucket_url(endpoint)``."""
+    endpoint, stop = start_s3_server()
+    yield endpoint
+    stop()
 
 
 # --------------------------------------------------------------------------------------------- settings

@@ -312,3 +312,4 @@ class ChatService:
             )
             for chat_id in chat_ids:
                 await self._remove(uow, chat_id, [user_id])
+        await self.fanout.workspace_moved("leave", workspace_id, user_id)

@@ -54,3 +54,8 @@ class Fanout:
         """``op`` is ``join`` or ``leave``: the users' sockets, in every process, follow the room or stop."""
         message = {"op": op, "chatId": str(chat_id), "userIds": [str(u) for u in user_ids]}
         await self.pubsub.publish(CONTROL_CHANNEL, json.dumps(message))
+
+    async def workspace_moved(self, op: str, workspace_id: uuid.UUID, user_id: uuid.UUID) -> None:
+        """``op`` is ``join`` or ``leave``: the user's sockets follow the workspace's presence, or stop."""
+        message = {"op": f"{op}_workspace", "workspaceId": str(workspace_id), "userIds": [str(user_id)]}
+        await self.pubsub.publish(CONTROL_CHANNEL, json.dumps(message))

@@ -17,7 +17,7 @@ from wealist_plugins.chat.options import ChatOptions
 from wealist_plugins.chat.presence import Presence
 from wealist_plugins.chat.routes import Chats
 from wealist_plugins.chat.sockets import ChatSocket
-from wealist_plugins.user.contract import Directory, MemberRemoved
+from wealist_plugins.user.contract import Directory, MemberAdded, MemberRemoved
 
 from wealist_core import (
     DOCUMENTS,
@@ -117,6 +117,11 @@ class ChatPlugin:
                 ctx.log.info("purged attachments never sent", extra={"count": purged})
 
         return [Job("purge_uploads", purge_uploads, every=timedelta(hours=1))]
+
+    @subscribe(MemberAdded)
+    async def on_member_added(self, event: MemberAdded) -> None:
+        """A new member's open sockets follow the workspace's presence."""
+        await self._get("chats").fanout.workspace_moved("join", event.workspace_id, event.user_id)
 
     @subscribe(MemberRemoved)
     async def on_member_removed(self, event: MemberRemoved) -> None:

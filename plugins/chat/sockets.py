@@ -287,6 +287,9 @@ class ChatSocket(Channel):
         async for _, data in subscription:  # type: ignore[attr-defined]
             try:
                 message = json.loads(data)
+                if message["op"] in ("join_workspace", "leave_workspace"):
+                    await self._move_workspace(message)
+                    continue
                 topic = room_topic(message["chatId"])
                 leaving = message["op"] == "leave"
                 frame = {"chatId": message["chatId"]}
@@ -300,6 +303,15 @@ class ChatSocket(Channel):
                         await conn.send("CHAT_LEFT" if leaving else "CHAT_JOINED", frame)
             except Exception:
                 log.exception("chat control message failed")
+
+    async def _move_workspace(self, message: dict[str, object]) -> None:
+        topic = workspace_topic(str(message["workspaceId"]))
+        for user_id in message["userIds"]:  # type: ignore[attr-defined]
+            for conn in list(self.local.get(str(user_id), ())):
+                if message["op"] == "leave_workspace":
+                    await conn.unsubscribe(topic)
+                else:
+                    await conn.subscribe(topic, authorize=False)
 
     async def _heartbeat(self) -> None:
         while True:

@@ -11,12 +11,14 @@ from collections.abc import AsyncIterator, Sequence
 import httpx
 import pytest
 from wealist_plugins.chat.contract import MessageCreated
+from wealist_plugins.user.contract import MemberRemoved, Role
+from wealist_plugins.user.testing import InMemoryDirectory
 
 from tests.chat.conftest import Team, group
 from tests.chat.sockets import WAIT, signed_in
 from tests.support.processes import serving
 from wealist_core import Settings
-from wealist_core.testing import EventRecorder, build_app, headers_for, on_both_backends
+from wealist_core.testing import EventRecorder, build_app, headers_for, on_both_backends, plugin_named
 
 
 @pytest.fixture
@@ -274,3 +276,32 @@ async def test_resume_replays_edits_deletes_and_reactions_made_while_away(
         assert (await bob.expect("ERROR"))["code"] == "SEQ_UNKNOWN"
         await http.delete(f"{path}/{first['messageId']}", headers=team.h(team.ada))
         assert (await bob.expect("MESSAGE_DELETED"))["changeSeq"] == 5  # still followed after the refusal
+
+
+async def test_someone_removed_from_the_workspace_no_longer_sees_its_presence(
+    wealist_settings: Settings, wealist_plugins: Sequence[object], directory: InMemoryDirectory, team: Team
+) -> None:
+    app = build_app(wealist_settings, wealist_plugins, record=False)
+    async with serving(app) as base, signed_in(base, team.cy.user_id) as cy:
+        async with signed_in(base, team.bob.user_id):
+            assert (await cy.expect("USER_STATUS"))["userId"] == str(team.bob.user_id)
+        assert (await cy.expect("USER_STATUS"))["status"] == "OFFLINE"
+        directory.remove_member(team.workspace, team.cy.user_id)
+        await plugin_named(app, "chat").on_member_removed(  # type: ignore[attr-defined]
+            MemberRemoved(
+                workspace_id=team.workspace,
+                workspace_name="Apollo",
+                user_id=team.cy.user_id,
+                user_name="Cy",
+                role=Role.MEMBER,
+                actor_id=team.owner.user_id,
+                actor_name="Olga",
+                reason="REMOVED",
+            )
+        )
+        await cy.synced()  # the control message has been handled once Cy's next frame is answered
+        async with signed_in(base, team.bob.user_id):
+            pass
+        async with signed_in(base, team.ada.user_id):
+            pass
+        assert await cy.synced() == []

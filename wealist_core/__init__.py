@@ -44,11 +44,13 @@ from wealist_core.ports import (
     MediaRecordingFile,
     MediaRooms,
     MediaWebhook,
+    MultipartUploads,
     PresignedUrl,
     PubSub,
     Resource,
     Subscription,
     UnitOfWork,
+    UploadPart,
 )
 from wealist_core.security import Principal
 from wealist_core.settings import PluginSettings, Settings
@@ -81,6 +83,7 @@ __all__ = [
     "MediaRooms",
     "MediaWebhook",
     "ModelRegistration",
+    "MultipartUploads",
     "NotFound",
     "PayloadTooLarge",
     "PluginError",
@@ -98,6 +101,7 @@ __all__ = [
     "Unauthorized",
     "UnitOfWork",
     "UnsupportedMediaType",
+    "UploadPart",
     "ValidationProblem",
     "WealistError",
     "ensure_secrets",

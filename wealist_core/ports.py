@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from wealist_core.errors import ServiceUnavailable
+from wealist_core.errors import NotFound, ServiceUnavailable
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -455,6 +455,49 @@ class BlobStore(Resource):
         self, key: str, *, expires_in: int = 900, filename: str | None = None
     ) -> PresignedUrl:
         """A URL serving the object; ``filename`` sets the download name."""
+
+    async def copy(self, source: str, target: str) -> BlobInfo:
+        """Copy ``source`` to ``target`` (replacing it); ``NotFound`` when there is no ``source``.
+
+        Adapters copy server side; this default reads and writes the bytes.
+        """
+        info = await self.head(source)
+        if info is None:
+            raise NotFound(f"No blob has the key {source!r}.")
+        return await self.put(target, await self.get(source), content_type=info.content_type)
+
+
+@dataclass(frozen=True, slots=True)
+class UploadPart:
+    """One uploaded part of a multipart upload: its number (1..10000) and the ETag its PUT answered."""
+
+    number: int
+    etag: str
+
+
+class MultipartUploads(abc.ABC):
+    """Optional capability of a ``BlobStore``: large uploads in parts, each through its own presigned URL.
+
+    Test with ``isinstance(store, MultipartUploads)``; the S3 adapter has it.
+    """
+
+    @abc.abstractmethod
+    async def create_multipart(self, key: str, *, content_type: str) -> str:
+        """Start an upload of ``key``; its upload id."""
+
+    @abc.abstractmethod
+    async def presign_part(
+        self, key: str, upload_id: str, part_number: int, *, expires_in: int = 3600
+    ) -> PresignedUrl:
+        """A URL a browser PUTs one part to; the answer's ``ETag`` names the part."""
+
+    @abc.abstractmethod
+    async def complete_multipart(self, key: str, upload_id: str, parts: Sequence[UploadPart]) -> BlobInfo:
+        """Join the parts into the object ``key``."""
+
+    @abc.abstractmethod
+    async def abort_multipart(self, key: str, upload_id: str) -> None:
+        """Drop the upload and its parts; aborting an unknown upload is not an error."""
 
 
 # ----------------------------------------------------------------------------------------------------- mailer

@@ -29,7 +29,7 @@ from wealist_adapters.local_files._routes import content_disposition
 
 from wealist_core.adapters import AdapterContext
 from wealist_core.errors import AdapterError, AdapterUnavailable, NotFound
-from wealist_core.ports import BlobInfo, BlobStore, PresignedUrl
+from wealist_core.ports import BlobInfo, BlobStore, MultipartUploads, PresignedUrl, UploadPart
 from wealist_core.settings import mask_url
 
 __all__ = ["MAX_EXPIRES_IN", "MultipartPart", "S3BlobStore", "S3Options"]
@@ -95,13 +95,10 @@ class S3Options:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class MultipartPart:
-    number: int
-    etag: str
+MultipartPart = UploadPart  # the name this module used first
 
 
-class S3BlobStore(BlobStore):
+class S3BlobStore(BlobStore, MultipartUploads):
     """Objects in one bucket; presigned URLs go straight to the S3 server, never through the host."""
 
     def __init__(self, options: S3Options, *, url: str = "", setting: str = "WEALIST_BLOBSTORE_URL") -> None:
@@ -325,7 +322,7 @@ class S3BlobStore(BlobStore):
         )
         return PresignedUrl(url=url, method="PUT", expires_at=expires, headers={})
 
-    async def complete_multipart(self, key: str, upload_id: str, parts: Sequence[MultipartPart]) -> BlobInfo:
+    async def complete_multipart(self, key: str, upload_id: str, parts: Sequence[UploadPart]) -> BlobInfo:
         validate_key(key)
         if not parts:
             raise ValueError("A multipart upload completes with at least one part.")

@@ -221,11 +221,8 @@ class ProjectService:
         _check_dates(start, due)
         now = self.deps.clock()
         for name in ("name", "description", "start_date", "due_date"):
-            if (
-                (name in changes
-                and changes[name] is not None)
-                or (name in ("start_date", "due_date")
-                and name in changes)
+            if (name in changes and changes[name] is not None) or (
+                name in ("start_date", "due_date") and name in changes
             ):
                 before, after = getattr(project, name), changes[name]
                 if before != after:

@@ -6,6 +6,8 @@ import datetime as dt
 import uuid
 from typing import Any, Literal
 
+from pydantic import ConfigDict, model_validator
+
 from wealist_core.http import ApiModel, Field
 from wealist_core.pagination import PageQuery
 
@@ -262,6 +264,16 @@ class TaskQuery(PageQuery):
     q: str | None = Field(default=None, max_length=100)
     due: Literal["overdue", "today", "week", "none"] | None = None
     sort: TaskSort = "rank"
+
+    # ``field.<key>`` parameters are the custom-field filters; any other unknown parameter is refused.
+    model_config = ConfigDict(extra="allow")
+
+    @model_validator(mode="after")
+    def _only_field_filters(self) -> TaskQuery:
+        for name in self.model_extra or {}:
+            if not name.startswith("field.") or len(name) > 50:
+                raise ValueError(f"unknown parameter {name!r}; custom fields filter as field.<key>")
+        return self
 
 
 class MineQuery(PageQuery):

@@ -13,7 +13,9 @@ blob store, then names the upload in whatever it saves::
 An upload that is never attached is purged: :meth:`Uploads.purge_expired` (called by a periodic job)
 deletes the objects and rows of uploads still unattached past their ``expires_at``. Each plugin keeps its
 records in its own table, ``<plugin>_upload`` (:func:`uploads_table`). Every method works in the caller's
-unit of work and never commits; the object store is only read, except by the purge.
+unit of work and never commits; the object store is only read, except by confirming (which moves the
+uploaded object from its staging key to the upload's key, so the presigned URL is single-use for what it
+accepted) and by the purge.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ __all__ = [
     "PENDING",
     "RASTER_IMAGES",
     "RELEASED",
+    "STAGING_PREFIX",
     "VIDEOS",
     "CheckedFile",
     "DenyList",
@@ -81,6 +84,7 @@ __all__ = [
     "Uploads",
     "check_file_name",
     "media_essence",
+    "staging_key",
     "uploads_table",
 ]
 
@@ -96,6 +100,14 @@ RELEASED: Final = "RELEASED"
 _PREFIX_PART = re.compile(r"^[A-Za-z0-9_.=-]+$")
 _MAX_KEY_BYTES = 1024
 _PARALLEL_DELETES = 16  # blob deletions in flight at once during a purge
+#: Where presigned PUTs land: confirming copies the object to the upload's own key (the one ever served)
+#: and deletes this staging copy, so a second PUT through the same URL cannot replace an accepted file.
+STAGING_PREFIX: Final = "uploads-staging/"
+
+
+def staging_key(key: str) -> str:
+    """The key a presigned PUT for the upload ``key`` writes to."""
+    return f"{STAGING_PREFIX}{key}"
 
 
 def uploads_table(metadata: MetaData, plugin: str) -> Table:
@@ -252,7 +264,10 @@ class Uploads:
         upload_id = uuid.uuid4()
         key = self._key(key_prefix, upload_id, checked)
         url = await self.blobs.presign_put(
-            key, content_type=checked.content_type, max_size=checked.size, expires_in=self.policy.url_ttl
+            staging_key(key),
+            content_type=checked.content_type,
+            max_size=checked.size,
+            expires_in=self.policy.url_ttl,
         )
         now = self.clock()
         values: dict[str, Any] = {
@@ -283,7 +298,7 @@ class Uploads:
                     f"Key prefix {prefix!r} may hold only letters, digits and '_.=-' between '/'."
                 )
         key = "/".join([self.plugin, *parts, f"{upload_id.hex}{checked.extension}"])
-        if len(key.encode()) > _MAX_KEY_BYTES:
+        if len(staging_key(key).encode()) > _MAX_KEY_BYTES:
             raise ValueError(f"Key prefix {prefix[:40]!r}... makes keys longer than {_MAX_KEY_BYTES} bytes.")
         return key
 
@@ -302,7 +317,10 @@ class Uploads:
         upload = await self._usable(session, ref, by=by, workspace_id=workspace_id)
         if upload.status != PENDING:
             return upload
-        info = await self.blobs.head(upload.key)
+        staged = staging_key(upload.key)
+        info = await self.blobs.head(staged)
+        if info is None:  # copied by a confirm whose transaction then rolled back, or stored server side
+            staged, info = "", await self.blobs.head(upload.key)
         if info is None:
             raise Conflict(
                 "Nothing has been uploaded to this upload's URL yet; send the file, then try again.",
@@ -317,6 +335,11 @@ class Uploads:
                 code="UPLOAD_MISMATCH",
                 extra={"declared": {"size": upload.size, "contentType": upload.content_type}},
             )
+        if staged:
+            # The accepted bytes move to the upload's own key, which no presigned PUT names; a later PUT
+            # through the same URL only writes a staging object nobody serves (and the purge removes).
+            await self.blobs.copy(staged, upload.key)
+            await self.blobs.delete(staged)
         now = self.clock()
         await self._set(session, upload, status=CONFIRMED, confirmed_at=now)
         return _replace(upload, status=CONFIRMED, confirmed_at=now)
@@ -438,7 +461,7 @@ class Uploads:
         rows = (await _session(session).execute(query)).all()
         if not rows:
             return 0
-        keys = [key for _id, key in rows]
+        keys = [name for _id, key in rows for name in (key, staging_key(key))]
         for start in range(0, len(keys), _PARALLEL_DELETES):
             await asyncio.gather(*(self.blobs.delete(key) for key in keys[start : start + _PARALLEL_DELETES]))
         await _session(session).execute(delete(self.table).where(c.id.in_([id_ for id_, _key in rows]), due))

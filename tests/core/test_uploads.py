@@ -34,7 +34,7 @@ from wealist_core import (
 )
 from wealist_core.migrations import create_uploads_table
 from wealist_core.sql import SqlAlchemyDatabase
-from wealist_core.uploads import ANY_EXTENSION, ATTACHED, CONFIRMED, PENDING, RELEASED
+from wealist_core.uploads import ANY_EXTENSION, ATTACHED, CONFIRMED, PENDING, RELEASED, staging_key
 
 METADATA = MetaData()
 TABLE = uploads_table(METADATA, "demo")
@@ -188,9 +188,9 @@ async def test_a_refusal_names_the_field_and_the_limit(world: World) -> None:
 async def test_issue_signs_a_key_under_the_prefix_and_records_a_pending_upload(world: World) -> None:
     upload, url = await world.issue(file_name="  Bilan été.PDF ", content_type="Application/PDF")
 
-    assert url.method == "PUT" and world.signed == [upload.key]
+    assert url.method == "PUT" and world.signed == [staging_key(upload.key)]
     assert upload.key == f"demo/ws/{SPACE.hex}/{upload.id.hex}.pdf"
-    assert urlsplit(url.url).path == f"/blobs/{upload.key}"  # served by the host's blob routes
+    assert urlsplit(url.url).path == f"/blobs/{staging_key(upload.key)}"  # served by the host's blob routes
     assert url.expires_at == world.clock.utc() + dt.timedelta(seconds=600)
     row = await world.row(upload.id)
     assert row is not None
@@ -399,9 +399,11 @@ async def test_purge_removes_unattached_uploads_past_expiry_and_keeps_attached_o
     for gone in (released, abandoned, never_sent):
         assert await world.row(gone.id) is None
         assert await world.store.head(gone.key) is None
+        assert await world.store.head(staging_key(gone.key)) is None
     for kept in (attached, recent):
         assert await world.row(kept.id) is not None
-        assert await world.store.get(kept.key) == PDF
+    assert await world.store.get(attached.key) == PDF
+    assert await world.store.get(staging_key(recent.key)) == PDF  # sent, not yet confirmed
     async with world.database.reading() as session:
         assert [u.id for u in await world.uploads.attached_to(session, "task", "t1")] == [attached.id]
         assert await world.uploads.attached_to(session, "task", "t2") == []
@@ -508,3 +510,21 @@ def test_the_table_is_the_same_whatever_the_metadata_naming() -> None:
         "ix_board_upload_uploader_id",
     }
     assert uploads_table(named.metadata, "board") is named
+
+
+async def test_a_second_put_on_the_url_cannot_replace_the_accepted_file(world: World) -> None:
+    """The presigned URL is single-use for what it accepted: confirming moves the bytes to the upload's own
+    key, which no URL names; a later PUT through the same URL changes nothing anyone is served."""
+    upload, url = await world.issue(file_name="contract.pdf")
+    assert (await world.put(url, PDF)).status_code in (200, 204)
+    await _attach(world, upload, "t1")
+    forged = b"%PDF-" + b"X" * (len(PDF) - 5)
+    second = await world.put(url, forged)
+    assert second.status_code in (200, 204, 403, 409)
+    assert await world.store.get(upload.key) == PDF
+    async with world.database.unit_of_work(plugin="demo") as uow:
+        again = await world.uploads.confirm(uow, upload.id, by=ADA)
+    assert again.status == ATTACHED
+    assert await world.store.get(upload.key) == PDF
+    served = await world.http.get((await world.uploads.download_url(upload)).url)
+    assert served.content == PDF

@@ -77,7 +77,7 @@ _NOT_FOUND = {
 
 
 class ProjectScope(Dependency):
-    """The project of the route's ``projectId`` (or its board, task or comment), seen by a workspace member."""
+    """The project of the route's ``projectId`` (or its board, task or comment), seen by a member."""
 
     errors = (401, 403, 404)
     needs_principal = True
@@ -92,7 +92,7 @@ class ProjectScope(Dependency):
         return await call.remember(("board", self.kind, ident, me), lambda: self._load(call, ident, me))
 
     async def _load(self, call: Call, ident: uuid.UUID, me: uuid.UUID) -> Seen:
-        name, code = _NOT_FOUND[self.kind]
+        _, code = _NOT_FOUND[self.kind]
         found: dict[str, Any] = {}
         async with call.container.database(call.plugin).reading() as session:
             if self.kind == "project":

@@ -276,7 +276,7 @@ class Boards(Controller):
     async def list_tasks(
         self, boardId: uuid.UUID, seen: VisibleBoard, query: TaskQuery, request: Request, uow: UnitOfWork
     ) -> Page[TaskOut]:
-        """The board's tasks in column order; filters combine; ``field.<key>=value`` filters by a custom field."""
+        """The board's tasks in column order; ``field.<key>=value`` filters by a custom field."""
         return await self.tasks.page(uow, seen, query, request.query_params)
 
     @post("/{boardId}/tasks/move", errors=(409, 422))

@@ -564,7 +564,7 @@ class TaskService:
         return stmt.where(Task.due_date >= start, Task.due_date < end)
 
     async def render(self, session: AsyncSession, tasks: Sequence[Task]) -> list[TaskOut]:
-        """The tasks with their participants, labels, field values and attachments: four queries for any number."""
+        """The tasks with their participants, labels, field values and attachments: four queries."""
         if not tasks:
             return []
         ids = [t.id for t in tasks]
@@ -685,7 +685,7 @@ class _FieldSet:
     async def validate(
         self, given: Mapping[str, Any], service: TaskService, workspace_id: uuid.UUID, *, creating: bool
     ) -> dict[Field, tuple[Any, str]]:
-        """Each given value checked against its field's type: ``(json value, searchable text)``; None removes."""
+        """Each given value checked against its field's type: ``(json value, searchable text)``."""
         out: dict[Field, tuple[Any, str]] = {}
         members: set[uuid.UUID] | None = None
         for key, value in given.items():

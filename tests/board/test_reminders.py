@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from tests.board.conftest import Team
-from wealist_core.testing import EventRecorder, plugin_named
 from wealist_plugins.board.contract import TaskDueSoon, TaskOverdue
 from wealist_plugins.board.jobs import send_reminders
+
+from tests.board.conftest import Team
+from wealist_core.testing import EventRecorder, plugin_named
 
 
 async def test_reminders_are_sent_once_per_task_and_date(

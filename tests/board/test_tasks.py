@@ -1,14 +1,14 @@
-"""Tasks: typed custom fields, bad input written nowhere, moves writing one rank, filters, comments, events."""
+"""Tasks: typed custom fields, bad input written nowhere, moves writing one rank, filters, comments."""
 
 from __future__ import annotations
 
 import uuid
 
 from sqlalchemy import event
+from wealist_plugins.board.contract import CommentAdded, TaskAssigned, TaskUpdated
 
 from tests.board.conftest import Team
 from wealist_core.testing import EventRecorder, assert_problem, on_both_backends, plugin_named
-from wealist_plugins.board.contract import CommentAdded, TaskAssigned, TaskUpdated
 
 
 async def _tasks(team: Team, **params: object) -> list[dict]:  # type: ignore[type-arg]

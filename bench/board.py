@@ -77,7 +77,8 @@ def bare_app(dsn: str) -> Starlette:
                 "SELECT task_id, label FROM board_task_label WHERE task_id = ANY($1)", ids
             )
             values = await conn.fetch(
-                "SELECT v.task_id, f.key, v.value FROM board_field_value v JOIN board_field f ON f.id = v.field_id"
+                "SELECT v.task_id, f.key, v.value FROM board_field_value v"
+                " JOIN board_field f ON f.id = v.field_id"
                 " WHERE v.task_id = ANY($1)",
                 ids,
             )
@@ -203,7 +204,8 @@ async def main() -> None:
         ]
         for row in results:
             print(
-                f"{row['name']:12} {row['rps']:>8} req/s  p50 {row['p50_ms']:>8} ms  p99 {row['p99_ms']:>8} ms  queries/request {row['queries_per_request']}"
+                f"{row['name']:12} {row['rps']:>8} req/s  p50 {row['p50_ms']:>8} ms"
+                f"  p99 {row['p99_ms']:>8} ms  queries/request {row['queries_per_request']}"
             )
         ratio = results[1]["rps"] / results[0]["rps"]  # type: ignore[operator]
         print(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import func, select, update
@@ -18,6 +17,7 @@ from wealist_plugins.user.models import USER_UPLOADS, Invitation, JoinRequest, M
 from tests.user.conftest import Person, World
 from wealist_core import utcnow
 from wealist_core.scheduler import JobScheduler
+from wealist_core.testing import send_presigned
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -35,8 +35,9 @@ async def upload(client: httpx.AsyncClient, who: Person, *, put: bool = True) ->
     body = {"fileName": "me.png", "contentType": "image/png", "size": len(PNG)}
     grant = (await client.post("/api/profiles/me/avatar", headers=who.headers, json=body)).json()
     if put:
-        parts = urlsplit(grant["uploadUrl"])
-        stored = await client.put(f"{parts.path}?{parts.query}", content=PNG, headers=grant["headers"])
+        stored = await send_presigned(
+            client, "PUT", grant["uploadUrl"], content=PNG, headers=grant["headers"]
+        )
         assert stored.status_code in (200, 201, 204), stored.text
     return str(grant["key"])
 

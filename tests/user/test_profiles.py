@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from tests.user.conftest import Person, World
+from wealist_core.testing import send_presigned
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -25,7 +26,7 @@ async def _upload_avatar(client: httpx.AsyncClient, who: Person, workspace_id: s
     assert signed.status_code == 200, signed.text
     grant = signed.json()
     assert grant["method"] == "PUT" and grant["key"].endswith(".png")
-    put = await client.put(_local(grant["uploadUrl"]), content=PNG, headers=grant["headers"])
+    put = await send_presigned(client, "PUT", grant["uploadUrl"], content=PNG, headers=grant["headers"])
     assert put.status_code in (200, 201, 204), put.text
     return str(grant["key"])
 
@@ -74,7 +75,7 @@ async def test_an_avatar_is_uploaded_then_attached_and_served(
     assert attached.status_code == 200, attached.text
     url = attached.json()["avatarUrl"]
     assert url and key in url
-    served = await client.get(_local(url))
+    served = await send_presigned(client, "GET", url)
     assert served.status_code == 200 and served.content == PNG
     members = (
         await client.get(f"/api/workspaces/{space['workspaceId']}/members", headers=bob.headers)

@@ -45,6 +45,7 @@ from wealist_core.testing.auth import (
     headers_for,
     token_for,
 )
+from wealist_core.testing.blobs import send_presigned
 from wealist_core.testing.events import EventRecorder
 from wealist_core.testing.fixtures import (
     on_both_backends,
@@ -92,6 +93,7 @@ __all__ = [
     "require_server",
     "running",
     "s3_bucket_url",
+    "send_presigned",
     "start_s3_server",
     "token_for",
     "wealist_adapters",

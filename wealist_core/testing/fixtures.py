@@ -34,11 +34,15 @@ from wealist_core.testing._servers import (
     empty_database,
     flush_redis,
     require_server,
-    start_s3_server,
 )
 from wealist_core.testing.apps import build_app, client_for, installed_adapters, plugin_named
 from wealist_core.testing.events import EventRecorder
-from wealist_core.testing.settings import BACKENDS, hermetic_settings, real_infrastructure
+from wealist_core.testing.settings import (
+    BACKENDS,
+    hermetic_settings,
+    real_infrastructure,
+    shared_s3_endpoint,
+)
 
 __all__ = [
     "on_both_backends",
@@ -99,9 +103,7 @@ async def wealist_redis_url() -> str:
 def wealist_s3_endpoint() -> Iterator[str]:
     """An S3 server over HTTP for the whole run (moto's, started on a free port, or
     ``WEALIST_TEST_S3_ENDPOINT``); give each test its own bucket with ``s3_bucket_url(endpoint)``."""
-    endpoint, stop = start_s3_server()
-    yield endpoint
-    stop()
+    yield shared_s3_endpoint()
 
 
 # --------------------------------------------------------------------------------------------- settings

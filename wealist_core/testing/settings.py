@@ -3,13 +3,15 @@ directory of the test's own, and the two infrastructures every suite runs on."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from wealist_core.settings import Settings
+from wealist_core.testing._servers import s3_bucket_url, start_s3_server
 
-__all__ = ["BACKENDS", "hermetic_settings", "real_infrastructure", "with_options"]
+__all__ = ["BACKENDS", "hermetic_settings", "real_infrastructure", "shared_s3_endpoint", "with_options"]
 
 #: The backends a suite runs on: the embedded defaults (SQLite file, ``memory://``, local files) and the
 #: real servers (PostgreSQL, Redis).
@@ -27,8 +29,22 @@ def hermetic_settings(data_dir: Path, **values: Any) -> Settings:
         "secret_key": "test-secret-key",
         "log_format": "text",
     }
+    if "blobstore_url" not in values and os.environ.get("WEALIST_TEST_BLOBSTORE", "").lower() == "s3":
+        base["blobstore_url"] = s3_bucket_url(shared_s3_endpoint())
     base.update(values)
     return Settings.load({}, **base)
+
+
+_S3_ENDPOINT: list[str] = []
+
+
+def shared_s3_endpoint() -> str:
+    """The S3 server tests share in this process, started (moto, free port) on first use; it stops with
+    the process. ``WEALIST_TEST_S3_ENDPOINT`` names an outside one instead."""
+    if not _S3_ENDPOINT:
+        endpoint, _stop = start_s3_server()
+        _S3_ENDPOINT.append(endpoint)
+    return _S3_ENDPOINT[0]
 
 
 def real_infrastructure(database_url: str, redis_url: str) -> dict[str, Any]:

@@ -1,0 +1,79 @@
+"""The noti plugin's hook implementations: wiring only, the rules live in the service."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from wealist_plugins.noti.drafts import DRAFTERS
+from wealist_plugins.noti.models import metadata
+from wealist_plugins.noti.routes import Notifications
+from wealist_plugins.noti.service import NotificationService
+from wealist_plugins.user.contract import Directory
+
+from wealist_core import (
+    Container,
+    DomainEvent,
+    Event,
+    ModelRegistration,
+    PluginError,
+    PluginManifest,
+    hookimpl,
+)
+from wealist_core.http import ApiRoute, routes_of
+
+__all__ = ["NotiPlugin"]
+
+
+class NotiPlugin:
+    """Notifications from the events of every plugin."""
+
+    def __init__(self) -> None:
+        self._service: NotificationService | None = None
+
+    @property
+    def service(self) -> NotificationService:
+        if self._service is None:
+            raise PluginError("The noti plugin is used before wealist_configure built its service.")
+        return self._service
+
+    @hookimpl
+    def wealist_plugin_manifest(self) -> PluginManifest:
+        return PluginManifest(
+            name="noti",
+            version="1.0.0",
+            description="Notifications: stored per event and recipient, listed, counted, pushed and mailed.",
+            prefixes=("/api/notifications", "/ws/notifications"),
+            ports=("database", "keyvalue", "pubsub", "eventbus", "mailer"),
+            needs=("user.Directory",),
+        )
+
+    @hookimpl
+    def wealist_configure(self, container: Container) -> None:
+        self._service = NotificationService(
+            container.database("noti"), container.contracts.get(Directory), container.keyvalue("noti")
+        )
+
+    @hookimpl
+    def wealist_register_models(self) -> list[ModelRegistration]:
+        return [ModelRegistration("noti", metadata, Path(__file__).with_name("migrations"))]
+
+    @hookimpl
+    def wealist_register_routes(self) -> list[ApiRoute]:
+        return routes_of(Notifications(self.service))
+
+    @hookimpl
+    def wealist_register_subscriptions(self) -> list[tuple[str, Callable[[Event], Awaitable[None]]]]:
+        # Raw handlers: the event's id makes a notification once per event and recipient.
+        return [(cls.event_type, self._handler(cls, drafter)) for cls, drafter in DRAFTERS.items()]
+
+    def _handler(
+        self, cls: type[DomainEvent], drafter: Callable[[Any], Any]
+    ) -> Callable[[Event], Awaitable[None]]:
+        async def handle(event: Event) -> None:
+            model = cls.model_validate(event.payload)
+            await self.service.store(event.id, drafter(model))
+
+        handle.__qualname__ = f"NotiPlugin.on_{cls.__name__}"
+        return handle

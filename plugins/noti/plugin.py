@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -13,12 +14,17 @@ from wealist_plugins.noti.service import NotificationService
 from wealist_plugins.user.contract import Directory
 
 from wealist_core import (
+    ConfigurationError,
     Container,
     DomainEvent,
     Event,
+    Job,
+    JobContext,
+    Mailer,
     ModelRegistration,
     PluginError,
     PluginManifest,
+    Settings,
     hookimpl,
 )
 from wealist_core.http import ApiRoute, routes_of
@@ -31,6 +37,8 @@ class NotiPlugin:
 
     def __init__(self) -> None:
         self._service: NotificationService | None = None
+        self.mailer: Mailer | None = None
+        self.digest_delay = dt.timedelta(minutes=30)
 
     @property
     def service(self) -> NotificationService:
@@ -50,7 +58,14 @@ class NotiPlugin:
         )
 
     @hookimpl
-    def wealist_configure(self, container: Container) -> None:
+    def wealist_configure(self, settings: Settings, container: Container) -> None:
+        raw = settings.for_plugin("noti").option("digest_delay_minutes", "30")
+        if not raw.isdigit() or int(raw) < 1:
+            raise ConfigurationError(
+                f"WEALIST_NOTI__DIGEST_DELAY_MINUTES is {raw!r}, not a whole number >= 1."
+            )
+        self.digest_delay = dt.timedelta(minutes=int(raw))
+        self.mailer = container.mailer("noti")
         self._service = NotificationService(
             container.database("noti"), container.contracts.get(Directory), container.keyvalue("noti")
         )
@@ -62,6 +77,23 @@ class NotiPlugin:
     @hookimpl
     def wealist_register_routes(self) -> list[ApiRoute]:
         return routes_of(Notifications(self.service))
+
+    @hookimpl
+    def wealist_register_jobs(self) -> list[Job]:
+        async def email_digest(ctx: JobContext) -> None:
+            assert self.mailer is not None
+            sent = await self.service.send_digests(self.mailer, ctx.now, self.digest_delay)
+            if sent:
+                ctx.log.info("mailed notification digests", extra={"count": sent})
+
+        return [
+            Job(
+                "email_digest",
+                email_digest,
+                every=dt.timedelta(minutes=5),
+                description="Mail each user the notifications still unread after the digest delay.",
+            )
+        ]
 
     @hookimpl
     def wealist_register_subscriptions(self) -> list[tuple[str, Callable[[Event], Awaitable[None]]]]:

@@ -5,6 +5,7 @@ Methods take the request's unit of work first; the event handlers open their own
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 
@@ -20,7 +21,17 @@ from wealist_plugins.noti.schemas import (
 )
 from wealist_plugins.user.contract import Directory
 
-from wealist_core import Clock, Database, KeyValue, NotFound, UnitOfWork, ValidationProblem, utcnow
+from wealist_core import (
+    Clock,
+    Database,
+    KeyValue,
+    Mailer,
+    MailMessage,
+    NotFound,
+    UnitOfWork,
+    ValidationProblem,
+    utcnow,
+)
 from wealist_core.pagination import Page, keyset
 
 __all__ = ["NotificationService"]
@@ -251,3 +262,65 @@ class NotificationService:
             await uow.session.execute(delete(Notification).where(Notification.recipient_id == user_id))
             await uow.session.execute(delete(Preference).where(Preference.user_id == user_id))
         await self._forget_counts({(user_id, None)})
+
+    # --- the email digest --------------------------------------------------------------------------
+
+    async def send_digests(self, mailer: Mailer, now: dt.datetime, delay: dt.timedelta) -> int:
+        """Mail each user the notifications still unread ``delay`` after they were made, in one message per
+        user; they are marked mailed in the transaction that sends, so none is mailed twice. Those whose type
+        is kept from mail are marked too, unsent. Answers how many messages were sent."""
+        cutoff = now - delay
+        due = (
+            select(Notification.recipient_id)
+            .where(
+                Notification.mailed_at.is_(None),
+                Notification.read_at.is_(None),
+                Notification.created_at <= cutoff,
+            )
+            .distinct()
+        )
+        async with self.database.unit_of_work() as uow:
+            recipients = list((await uow.session.scalars(due)).all())
+        if not recipients:
+            return 0
+        users = {u.user_id: u for u in await self.directory.get_users(recipients)}
+        sent = 0
+        for recipient in recipients:
+            async with self.database.unit_of_work() as uow:
+                rows = (
+                    await uow.session.scalars(
+                        select(Notification)
+                        .where(
+                            Notification.recipient_id == recipient,
+                            Notification.mailed_at.is_(None),
+                            Notification.read_at.is_(None),
+                            Notification.created_at <= cutoff,
+                        )
+                        .order_by(Notification.created_at, Notification.id)
+                        .limit(200)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).all()
+                wanted = []
+                for n in rows:
+                    n.mailed_at = now
+                    if (await self._wants(uow, recipient, n.workspace_id, n.type))[1]:
+                        wanted.append(n)
+                user = users.get(recipient)
+                if wanted and user is not None and not user.deleted:
+                    await uow.session.flush()
+                    await mailer.send(digest_message(user.email, user.locale, wanted))
+                    sent += 1
+        return sent
+
+
+def digest_message(email: str, locale: str | None, rows: Sequence[Notification]) -> MailMessage:
+    korean = (locale or "").lower().startswith("ko")
+    if korean:
+        subject = f"[Wealist] 읽지 않은 알림 {len(rows)}개"
+        intro = "읽지 않은 알림이 있습니다:"
+    else:
+        subject = f"[Wealist] {len(rows)} unread notification{'s' if len(rows) != 1 else ''}"
+        intro = "You have unread notifications:"
+    lines = [intro, ""] + [f"- {n.text} ({n.link})" for n in rows]
+    return MailMessage(to=[email], subject=subject, text="\n".join(lines))

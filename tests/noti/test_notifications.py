@@ -11,6 +11,7 @@ from wealist_plugins.chat.contract import MessageCreated
 from wealist_plugins.user.contract import MemberAdded, Role
 
 from tests.noti.conftest import EventSource, Team, notifications, wait_for_notifications
+from wealist_core.testing import on_both_backends
 
 
 def assigned(team: Team, assignee: object, actor: object, title: str = "Ship it") -> TaskAssigned:
@@ -27,6 +28,7 @@ def assigned(team: Team, assignee: object, actor: object, title: str = "Ship it"
     )
 
 
+@on_both_backends
 async def test_an_assignment_notifies_the_assignee_once_in_korean(
     wealist_client: httpx.AsyncClient, team: Team, source: EventSource
 ) -> None:
@@ -110,6 +112,7 @@ async def test_an_invitation_a_mention_and_a_direct_message(
     assert [i["type"] for i in bob] == ["COMMENT_ADDED"]
 
 
+@on_both_backends
 async def test_reading_counting_paging_and_deleting(
     wealist_client: httpx.AsyncClient, team: Team, source: EventSource
 ) -> None:

@@ -7,10 +7,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from starlette.routing import BaseRoute
 from wealist_plugins.noti.drafts import DRAFTERS
 from wealist_plugins.noti.models import metadata
 from wealist_plugins.noti.routes import Notifications
 from wealist_plugins.noti.service import NotificationService
+from wealist_plugins.noti.sockets import NotificationSocket
 from wealist_plugins.user.contract import Directory
 
 from wealist_core import (
@@ -27,7 +29,8 @@ from wealist_core import (
     Settings,
     hookimpl,
 )
-from wealist_core.http import ApiRoute, routes_of
+from wealist_core.http import routes_of
+from wealist_core.realtime import hub_of
 
 __all__ = ["NotiPlugin"]
 
@@ -67,7 +70,10 @@ class NotiPlugin:
         self.digest_delay = dt.timedelta(minutes=int(raw))
         self.mailer = container.mailer("noti")
         self._service = NotificationService(
-            container.database("noti"), container.contracts.get(Directory), container.keyvalue("noti")
+            container.database("noti"),
+            container.contracts.get(Directory),
+            container.keyvalue("noti"),
+            hub_of(container, "noti"),
         )
 
     @hookimpl
@@ -75,8 +81,8 @@ class NotiPlugin:
         return [ModelRegistration("noti", metadata, Path(__file__).with_name("migrations"))]
 
     @hookimpl
-    def wealist_register_routes(self) -> list[ApiRoute]:
-        return routes_of(Notifications(self.service))
+    def wealist_register_routes(self) -> list[BaseRoute]:
+        return [*routes_of(Notifications(self.service)), NotificationSocket(self.service).route()]
 
     @hookimpl
     def wealist_register_jobs(self) -> list[Job]:

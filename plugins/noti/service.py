@@ -33,6 +33,7 @@ from wealist_core import (
     utcnow,
 )
 from wealist_core.pagination import Page, keyset
+from wealist_core.realtime import Hub
 
 __all__ = ["NotificationService"]
 
@@ -57,13 +58,14 @@ def render(n: Notification) -> NotificationOut:
 
 
 class NotificationService:
-    def __init__(self, database: Database, directory: Directory, cache: KeyValue, clock: Clock = utcnow):
+    def __init__(
+        self, database: Database, directory: Directory, cache: KeyValue, hub: Hub, clock: Clock = utcnow
+    ):
         self.database = database
         self.directory = directory
         self.cache = cache
+        self.hub = hub
         self.clock = clock
-        #: Called after a commit with the notifications stored (the socket pushes them).
-        self.on_stored: list[object] = []
 
     # --- storing -----------------------------------------------------------------------------------
 
@@ -113,8 +115,7 @@ class NotificationService:
                 await uow.session.flush()
                 recipients = {(n.recipient_id, n.workspace_id) for n in stored}
                 uow.after_commit(lambda: self._forget_counts(recipients))
-                for callback in self.on_stored:
-                    uow.after_commit(lambda cb=callback: cb(list(stored)))  # type: ignore[misc,operator]
+                uow.after_commit(lambda: self._push(stored))
         return stored
 
     async def _wants(
@@ -142,6 +143,54 @@ class NotificationService:
     async def _forget_counts(self, pairs: set[tuple[uuid.UUID, uuid.UUID | None]]) -> None:
         keys = {self._count_key(u, w) for u, w in pairs} | {self._count_key(u, None) for u, _ in pairs}
         await self.cache.delete(*keys)
+        # The total of all workspaces (workspaceId null), then each workspace that changed.
+        for user_id, workspace_id in sorted(
+            pairs | {(u, None) for u, _ in pairs}, key=lambda p: str(p[1] or "")
+        ):
+            count = await self.count_now(user_id, workspace_id)
+            frame = {"workspaceId": str(workspace_id) if workspace_id else None, "count": count}
+            await self.hub.publish(f"user:{user_id}", "UNREAD_COUNT", frame)
+
+    async def _push(self, stored: Sequence[Notification]) -> None:
+        for n in stored:
+            frame = {"notification": render(n).model_dump(mode="json", by_alias=True)}
+            await self.hub.publish(f"user:{n.recipient_id}", "NOTIFICATION", frame, cursor=str(n.id))
+
+    async def count_now(self, user_id: uuid.UUID, workspace_id: uuid.UUID | None = None) -> int:
+        """My unread count in a workspace (in all without one), from the store."""
+        async with self.database.unit_of_work() as uow:
+            stmt = (
+                select(func.count())
+                .select_from(Notification)
+                .where(Notification.recipient_id == user_id, Notification.read_at.is_(None))
+            )
+            if workspace_id is not None:
+                stmt = stmt.where(Notification.workspace_id == workspace_id)
+            return int((await uow.session.scalar(stmt)) or 0)
+
+    async def exists_for(self, user_id: uuid.UUID, notification_id: uuid.UUID) -> bool:
+        async with self.database.unit_of_work() as uow:
+            n = await uow.session.get(Notification, notification_id)
+            return n is not None and n.recipient_id == user_id
+
+    async def after(
+        self, user_id: uuid.UUID, after_id: uuid.UUID | None, limit: int
+    ) -> tuple[list[Notification], bool]:
+        """My notifications stored after ``after_id`` (the newest ``limit`` without one), oldest first, and
+        whether there were more."""
+        async with self.database.unit_of_work() as uow:
+            stmt = select(Notification).where(Notification.recipient_id == user_id)
+            if after_id is None:
+                rows = list((await uow.session.scalars(stmt.order_by(*NEWEST_FIRST).limit(limit))).all())
+                return rows[::-1], False
+            anchor = await uow.session.get(Notification, after_id)
+            assert anchor is not None
+            stmt = stmt.where(
+                (Notification.created_at > anchor.created_at)
+                | ((Notification.created_at == anchor.created_at) & (Notification.id > anchor.id))
+            ).order_by(Notification.created_at, Notification.id)
+            rows = list((await uow.session.scalars(stmt.limit(limit + 1))).all())
+            return rows[:limit], len(rows) > limit
 
     async def unread_count(self, uow: UnitOfWork, user_id: uuid.UUID, workspace_id: uuid.UUID | None) -> int:
         key = self._count_key(user_id, workspace_id)

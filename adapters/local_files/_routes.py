@@ -7,16 +7,14 @@ requests, for media players). Every refusal is ``application/problem+json`` with
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
-from wealist_adapters.local_files._names import media_essence, validate_key
 
+from wealist_core.blob_names import content_disposition, media_essence, validate_key
 from wealist_core.errors import BadRequest, NotFound, PayloadTooLarge, ProblemError, UnsupportedMediaType
 from wealist_core.http.problems import problem_response
 
@@ -28,7 +26,6 @@ __all__ = ["blob_routes", "content_disposition"]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 # RFC 5987 attr-chars that quote() would otherwise escape; letters, digits and "-._~" are always kept.
-_ATTR_CHARS = "!#$&+^`|"
 
 
 def blob_routes(store: LocalBlobStore) -> list[BaseRoute]:
@@ -90,15 +87,6 @@ def _download(store: LocalBlobStore) -> Endpoint:
         )
 
     return download
-
-
-def content_disposition(filename: str, disposition: str = "attachment") -> str:
-    """``attachment; filename="..."`` plus RFC 6266 ``filename*`` when the name is not plain ASCII."""
-    fallback = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
-    fallback = "".join("_" if ch in '"\\' else ch for ch in fallback).strip() or "download"
-    if fallback == filename:
-        return f'{disposition}; filename="{fallback}"'
-    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe=_ATTR_CHARS)}"
 
 
 def _check_key(key: str) -> None:

@@ -19,10 +19,10 @@ from urllib.parse import quote, urlencode
 import anyio
 import anyio.to_thread
 from wealist_adapters.local_files._disk import BlobDirectory, StoredBlob, etag_of
-from wealist_adapters.local_files._names import validate_content_type, validate_filename, validate_key
 from wealist_adapters.local_files._signing import BlobGrant, BlobUrlSigner
 
 from wealist_core.adapters import AdapterContext
+from wealist_core.blob_names import validate_content_type, validate_filename, validate_key
 from wealist_core.errors import (
     AdapterError,
     AdapterUnavailable,

@@ -24,10 +24,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import aioboto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from wealist_adapters.local_files._names import validate_content_type, validate_filename, validate_key
-from wealist_adapters.local_files._routes import content_disposition
 
 from wealist_core.adapters import AdapterContext
+from wealist_core.blob_names import (
+    content_disposition,
+    validate_content_type,
+    validate_filename,
+    validate_key,
+)
 from wealist_core.errors import AdapterError, AdapterUnavailable, NotFound
 from wealist_core.ports import BlobInfo, BlobStore, MultipartUploads, PresignedUrl, UploadPart
 from wealist_core.settings import mask_url

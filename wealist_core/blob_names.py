@@ -1,4 +1,5 @@
-"""The names a blob URL carries: keys, content types and download filenames, checked before use.
+"""The names a blob URL carries: keys, content types and download filenames, checked before use by every
+BlobStore adapter, so a name valid on one store is valid on all.
 
 Keys are S3-shaped (``ws/123/avatar.png``) and end up in URL paths and signed messages, so anything that could
 climb out of a directory, be read two ways or break a header is refused with ``ValueError`` (callers map it to
@@ -8,8 +9,17 @@ a 4xx answer).
 from __future__ import annotations
 
 import re
+import unicodedata
+from urllib.parse import quote
 
-__all__ = ["MAX_KEY_BYTES", "media_essence", "validate_content_type", "validate_filename", "validate_key"]
+__all__ = [
+    "MAX_KEY_BYTES",
+    "content_disposition",
+    "media_essence",
+    "validate_content_type",
+    "validate_filename",
+    "validate_key",
+]
 
 MAX_KEY_BYTES = 1024  # S3's limit, so a key valid here is valid on every adapter
 _MAX_FILENAME_CHARS = 255
@@ -62,3 +72,15 @@ def validate_filename(filename: str) -> str:
             f"Download filename {filename[:40]!r}... is longer than {_MAX_FILENAME_CHARS} characters."
         )
     return filename
+
+
+_ATTR_CHARS = "!#$&+^`|"
+
+
+def content_disposition(filename: str, disposition: str = "attachment") -> str:
+    """``attachment; filename="..."`` plus RFC 6266 ``filename*`` when the name is not plain ASCII."""
+    fallback = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
+    fallback = "".join("_" if ch in '"\\' else ch for ch in fallback).strip() or "download"
+    if fallback == filename:
+        return f'{disposition}; filename="{fallback}"'
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe=_ATTR_CHARS)}"

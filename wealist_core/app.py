@@ -13,6 +13,7 @@ import contextlib
 import gc
 import inspect
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ from wealist_core.events import normalise_subscriptions, subscriptions_of
 from wealist_core.http.openapi import DOCS_HTML, build_openapi
 from wealist_core.http.problems import exception_handlers
 from wealist_core.http.routing import ApiRoute
+from wealist_core.http.security_headers import SecurityHeadersMiddleware, csp_for_inline_script
 from wealist_core.observability import HostMiddleware, Metrics, configure_logging, flush_access_logs
 from wealist_core.outages import outage_handlers
 from wealist_core.peers import INTERNAL_OPENAPI, Peers
@@ -116,7 +118,10 @@ def create_app(
             route.bind(container)
     routes += _host_routes(state)
 
-    middleware = [Middleware(HostMiddleware, metrics=metrics, access_log_enabled=settings.access_log)]
+    middleware = [
+        Middleware(HostMiddleware, metrics=metrics, access_log_enabled=settings.access_log),
+        Middleware(SecurityHeadersMiddleware),
+    ]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -222,7 +227,9 @@ def _host_routes(state: WealistState) -> list[BaseRoute]:
         failing: list[str] = []
         for name, result in zip(checks, results, strict=True):
             if isinstance(result, BaseException):
-                reason = str(result) or type(result).__name__
+                # The answer names the check and what went wrong, never where it lives (a file's path).
+                log.warning("readiness check %s failing: %r", name, result)
+                reason = _ABSOLUTE_PATH.sub("<path>", str(result)) or type(result).__name__
                 report[name] = f"failing: {reason}"
                 failing.append(name)
             else:
@@ -253,7 +260,7 @@ def _host_routes(state: WealistState) -> list[BaseRoute]:
 
     async def docs(request: Request) -> Response:
         """A readable page of the OpenAPI document."""
-        return HTMLResponse(DOCS_HTML)
+        return HTMLResponse(DOCS_HTML, headers={"Content-Security-Policy": DOCS_CSP})
 
     return [
         Route("/health/live", live, methods=["GET"], name="health_live"),
@@ -272,12 +279,16 @@ def _host_routes(state: WealistState) -> list[BaseRoute]:
     ]
 
 
+_ABSOLUTE_PATH = re.compile(r"(?<![\w:/.~-])(?:[A-Za-z]:\\|/)(?:[\w.~-]+[/\\])*[\w.~-]+")
+DOCS_CSP = csp_for_inline_script(DOCS_HTML.split("<script>", 1)[1].split("</script>", 1)[0])
+
 _NOT_FRONTEND = ("/api/", "/ws/", "/internal/", "/health/", "/blobs/")
 _NO_FRONTEND_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Wealist</title></head>
 <body style="font:16px system-ui,sans-serif;max-width:40rem;margin:4rem auto">
 <h1>Wealist is running</h1>
-<p>The web app is not built here (no <code>{folder}</code>): run <code>make run</code> from the repository,
+<p>The web app is not built here (no <code>index.html</code> in <code>frontend_dir</code>):
+run <code>make run</code> from the repository,
 or <code>npm ci &amp;&amp; npm run build</code> in <code>frontend/</code>.</p>
 <p>The API: <a href="/api/docs">/api/docs</a> · health: <a href="/health/ready">/health/ready</a></p>
 </body></html>"""
@@ -291,7 +302,7 @@ def _frontend_routes(settings: Settings) -> list[BaseRoute]:
         path = request.url.path
         if not (folder / "index.html").is_file():
             return HTMLResponse(
-                _NO_FRONTEND_PAGE.format(folder=folder), status_code=200 if path == "/" else 404
+                _NO_FRONTEND_PAGE, status_code=200 if path == "/" else 404
             )
         candidate = (folder / path.lstrip("/")).resolve()
         if candidate.is_relative_to(folder) and candidate.is_file():

@@ -159,6 +159,9 @@ class SqlAlchemyDatabase(Database):
     def __init__(self, url: str, *, setting: str = "WEALIST_DATABASE_URL", **engine_options: Any) -> None:
         self.url = url
         self.setting = setting
+        # A failing statement's log line and exception never carry its parameters: they hold request values
+        # (emails, names, tokens).
+        engine_options.setdefault("hide_parameters", True)
         self._engine = self._create_engine(url, engine_options)
         self._sessions = async_sessionmaker(
             self._unit_of_work_bind(self._engine), expire_on_commit=False, autoflush=True

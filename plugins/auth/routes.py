@@ -37,6 +37,10 @@ def _client(request: Request) -> Client:
     )
 
 
+# Tokens, secrets and recovery codes are never kept by a browser or a proxy cache (RFC 6749 section 5.1).
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
 class AuthRoutes(Controller):
     """Every route of the plugin. Handlers take the ``Principal`` itself (not only the user id): logout
     revokes the very token and session that made the request."""
@@ -49,17 +53,17 @@ class AuthRoutes(Controller):
         self.flow = flow
         self.keys = keys
 
-    @post("/signup", status=201, auth=False, errors=(409, 429))
+    @post("/signup", status=201, auth=False, errors=(409, 429), headers=NO_STORE)
     async def signup(self, body: SignupRequest, request: Request) -> TokenPair:
         """Create an account with an email and a password; answers a token pair."""
         return await self.service.signup(body.email, body.password, body.name, body.locale, _client(request))
 
-    @post("/login", auth=False, errors=(401, 429))
+    @post("/login", auth=False, errors=(401, 429), headers=NO_STORE)
     async def login(self, body: LoginRequest, request: Request) -> TokenPair:
         """Sign in with an email and a password (and a TOTP or recovery code when two-factor is on)."""
         return await self.service.login(body.email, body.password, body.totp_code, _client(request))
 
-    @post("/refresh", auth=False, errors=(401, 429))
+    @post("/refresh", auth=False, errors=(401, 429), headers=NO_STORE)
     async def refresh(self, body: RefreshRequest, request: Request) -> TokenPair:
         """Exchange a refresh token for a new pair; reusing a rotated one revokes its session."""
         return await self.service.refresh(body.refresh_token, _client(request))
@@ -89,12 +93,12 @@ class AuthRoutes(Controller):
         """Change your password; your other sessions end."""
         await self.service.change_password(principal, body.current_password, body.new_password)
 
-    @post("/totp/enroll", errors=(409,))
+    @post("/totp/enroll", errors=(409,), headers=NO_STORE)
     async def totp_enroll(self, principal: Principal) -> TotpEnrollment:
         """Start turning on two-factor sign-in: a secret and its otpauth:// URI (for a QR code)."""
         return await self.service.totp_enroll(principal)
 
-    @post("/totp/confirm", errors=(403, 409, 429))
+    @post("/totp/confirm", errors=(403, 409, 429), headers=NO_STORE)
     async def totp_confirm(self, body: TotpCodeRequest, principal: Principal) -> RecoveryCodes:
         """Finish turning on two-factor sign-in with a first code; answers single-use recovery codes."""
         return await self.service.totp_confirm(principal, body.code)
@@ -119,7 +123,7 @@ class AuthRoutes(Controller):
         """Where the provider sends the browser back; redirects to the app with a one-time code."""
         return await self.flow.callback(provider, request)
 
-    @post("/oidc/exchange", auth=False, errors=(401, 429))
+    @post("/oidc/exchange", auth=False, errors=(401, 429), headers=NO_STORE)
     async def oidc_exchange(self, body: OidcExchangeRequest, request: Request) -> TokenPair:
         """Exchange the one-time code of an OpenID Connect sign-in for a token pair."""
         return await self.flow.exchange(body.code, body.totp_code, _client(request))

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from wealist_core.http.controllers import Controller, delete, get, patch, post, put, route, routes_of
 from wealist_core.http.dependencies import Call, CallerId, Dependency, caller_id, user_id_of
-from wealist_core.http.models import ApiModel, Page
+from wealist_core.http.models import ApiModel, Page, Text
 from wealist_core.http.routing import ApiRoute, read_json, render
 
 # Field is pydantic's, re-exported so that a model's constraints (``Field(max_length=64)``) need no
@@ -23,6 +23,7 @@ __all__ = [
     "Dependency",
     "Field",
     "Page",
+    "Text",
     "caller_id",
     "delete",
     "get",

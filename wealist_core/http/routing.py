@@ -19,6 +19,7 @@ or a ``Response``. Everything the route knows also feeds the OpenAPI document, s
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import re
@@ -33,8 +34,17 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from wealist_core.errors import BadRequest, PayloadTooLarge, PluginError, Unauthorized, UnsupportedMediaType
+from wealist_core.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    PluginError,
+    ProblemError,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationProblem,
+)
 from wealist_core.http.dependencies import Call, Dependency
+from wealist_core.http.models import INPUT_CONTEXT, refused_text
 from wealist_core.http.problems import validation_problem
 from wealist_core.observability import plugin_var, user_var
 from wealist_core.ports import UnitOfWork
@@ -84,10 +94,41 @@ def render(result: Any, *, status_code: int = 200, model: Any = None) -> Respons
     return JSONModelResponse(adapter.dump_json(result, by_alias=True), status_code=status_code)
 
 
+MAX_JSON_DEPTH = 32
+"""How deeply a request's JSON may nest arrays and objects; deeper is 400 ``MALFORMED_JSON``."""
+
+BODY_READ_TIMEOUT = 30.0
+"""Seconds a client has to send the whole body (set by the host from ``WEALIST_BODY_READ_TIMEOUT``); a body
+that stalls (shorter than its ``Content-Length``) is answered 408 ``REQUEST_TIMEOUT`` with the connection
+closed."""
+
+
+class RequestTimeout(ProblemError):
+    status, default_code, title = 408, "REQUEST_TIMEOUT", "Request timeout"
+
+
+def _too_deep(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests lists and dicts more than ``limit`` levels (iteratively, no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
 async def read_json(request: Request, limit: int) -> Any:
     """The request's JSON body.
 
-    Refuses a wrong media type (415), an oversized body (413) or bad JSON (400).
+    Refuses a wrong media type (415), an oversized body (413), a body not sent in time (408), or bad or
+    too deeply nested JSON (400 ``MALFORMED_JSON``).
     """
     content_type = request.headers.get("content-type", "")
     media = content_type.split(";", 1)[0].strip().lower()
@@ -102,18 +143,36 @@ async def read_json(request: Request, limit: int) -> Any:
             raise BadRequest("Content-Length is not a number.") from None
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"The body is larger than the limit of {limit} bytes.")
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(BODY_READ_TIMEOUT):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(f"The body is larger than the limit of {limit} bytes.")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise RequestTimeout(
+            f"The body was not received within {BODY_READ_TIMEOUT:g} seconds.",
+            headers={"Connection": "close"},
+        ) from None
     raw = b"".join(chunks)
     if not raw:
         return None
     try:
-        return json.loads(raw)
+        data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequest(f"The body is not valid JSON: {exc}.", code="MALFORMED_JSON") from None
+    except RecursionError:
+        data = None
+        too_deep = True
+    else:
+        too_deep = _too_deep(data, MAX_JSON_DEPTH)
+    if too_deep:
+        raise BadRequest(
+            f"The body nests arrays and objects more than {MAX_JSON_DEPTH} levels deep.",
+            code="MALFORMED_JSON",
+        )
+    return data
 
 
 def _strip_optional(annotation: Any) -> tuple[Any, bool]:
@@ -307,6 +366,13 @@ class ApiRoute(Route):
                 path[name] = adapter.validate_python(request.path_params[name])
             except ValidationError as exc:
                 raise validation_problem(exc, f"path.{name}") from None
+            if isinstance(path[name], str) and refused_text(path[name]):
+                raise ValidationProblem(
+                    f"path.{name}: holds a control character, which is refused.",
+                    errors=[
+                        {"field": f"path.{name}", "message": "control character", "type": "control_character"}
+                    ],
+                )
         kwargs.update(path)
         query: BaseModel | None = None
         if self.query_model is not None:
@@ -317,7 +383,7 @@ class ApiRoute(Route):
                 else:
                     raw[key] = value
             try:
-                query = self.query_model.model_validate(raw)
+                query = self.query_model.model_validate(raw, context={INPUT_CONTEXT: True})
             except ValidationError as exc:
                 raise validation_problem(exc, "query") from None
             if self._query_param:
@@ -328,7 +394,7 @@ class ApiRoute(Route):
             if data is None:
                 data = {}
             try:
-                body = self.body_model.model_validate(data)
+                body = self.body_model.model_validate(data, context={INPUT_CONTEXT: True})
             except ValidationError as exc:
                 raise validation_problem(exc, "body") from None
             if self._body_param:

@@ -114,8 +114,9 @@ class NotificationService:
             if stored:
                 await uow.session.flush()
                 recipients = {(n.recipient_id, n.workspace_id) for n in stored}
-                uow.after_commit(lambda: self._forget_counts(recipients))
+                # The notification first, then the counts it changed.
                 uow.after_commit(lambda: self._push(stored))
+                uow.after_commit(lambda: self._forget_counts(recipients))
         return stored
 
     async def _wants(

@@ -218,7 +218,11 @@ def _host_routes(state: WealistState) -> list[BaseRoute]:
 
     async def ready(request: Request) -> Response:
         """Readiness: every adapter and plugin check passes within two seconds."""
-        checks: dict[str, Any] = {label: resource.check for label, resource in state.container.resources()}
+        checks: dict[str, Any] = {}
+        for label, resource in state.container.resources():
+            name = _LOCAL_URL_PATH.sub(":///<path>", label)  # a local file's URL: its scheme, not its path
+            name = name if name not in checks else f"{name}#{len(checks)}"
+            checks[name] = resource.check
         checks.update(state.health_checks)
         results = await asyncio.gather(
             *(asyncio.wait_for(check(), timeout=2.0) for check in checks.values()), return_exceptions=True
@@ -279,6 +283,7 @@ def _host_routes(state: WealistState) -> list[BaseRoute]:
     ]
 
 
+_LOCAL_URL_PATH = re.compile(r":///.*$")
 _ABSOLUTE_PATH = re.compile(r"(?<![\w:/.~-])(?:[A-Za-z]:\\|/)(?:[\w.~-]+[/\\])*[\w.~-]+")
 DOCS_CSP = csp_for_inline_script(DOCS_HTML.split("<script>", 1)[1].split("</script>", 1)[0])
 

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, model_validator
 
-from wealist_core.http import ApiModel, Field
+from wealist_core.http import ApiModel, Field, Text
 from wealist_core.pagination import PageQuery
 
 ProjectRole = Literal["OWNER", "ADMIN", "MEMBER"]
@@ -20,7 +20,7 @@ Color = Field(default=None, pattern=r"^#[0-9A-Fa-f]{6}$")
 class ProjectIn(ApiModel):
     workspace_id: uuid.UUID
     name: str = Field(min_length=1, max_length=100)
-    description: str = Field(default="", max_length=2000)
+    description: Text = Field(default="", max_length=2000)
     start_date: dt.datetime | None = None
     due_date: dt.datetime | None = None
     #: The language of the default board's stages and options.
@@ -29,7 +29,7 @@ class ProjectIn(ApiModel):
 
 class ProjectPatch(ApiModel):
     name: str | None = Field(default=None, min_length=1, max_length=100)
-    description: str | None = Field(default=None, max_length=2000)
+    description: Text | None = Field(default=None, max_length=2000)
     start_date: dt.datetime | None = None
     due_date: dt.datetime | None = None
     archived: bool | None = None
@@ -187,7 +187,7 @@ class BoardQuery(PageQuery):
 # --------------------------------------------------------------------------------------------------- tasks
 class TaskIn(ApiModel):
     title: str = Field(min_length=1, max_length=200)
-    content: str = Field(default="", max_length=5000)
+    content: Text = Field(default="", max_length=5000)
     column_id: uuid.UUID | None = None
     assignee_id: uuid.UUID | None = None
     participant_ids: list[uuid.UUID] = Field(default=[], max_length=50)
@@ -200,7 +200,7 @@ class TaskIn(ApiModel):
 
 class TaskPatch(ApiModel):
     title: str | None = Field(default=None, min_length=1, max_length=200)
-    content: str | None = Field(default=None, max_length=5000)
+    content: Text | None = Field(default=None, max_length=5000)
     assignee_id: uuid.UUID | None = None
     start_date: dt.datetime | None = None
     due_date: dt.datetime | None = None
@@ -282,12 +282,12 @@ class MineQuery(PageQuery):
 
 # ------------------------------------------------------------------------------------------------ comments
 class CommentIn(ApiModel):
-    content: str = Field(min_length=1, max_length=5000)
+    content: Text = Field(min_length=1, max_length=5000)
     attachment_ids: list[uuid.UUID] = Field(default=[], max_length=10)
 
 
 class CommentPatch(ApiModel):
-    content: str = Field(min_length=1, max_length=5000)
+    content: Text = Field(min_length=1, max_length=5000)
 
 
 class CommentOut(ApiModel):

@@ -7,7 +7,7 @@ import uuid
 from typing import Literal
 
 from wealist_core import UploadIn
-from wealist_core.http import ApiModel, Field
+from wealist_core.http import ApiModel, Field, Text
 from wealist_core.pagination import PageQuery
 
 __all__ = [
@@ -43,14 +43,14 @@ class ChatIn(ApiModel):
     workspace_id: uuid.UUID
     type: ChatType
     name: str | None = Field(default=None, max_length=100)
-    description: str | None = Field(default=None, max_length=1000)
+    description: Text | None = Field(default=None, max_length=1000)
     participant_ids: list[uuid.UUID] = Field(default_factory=list, max_length=1000)
     project_id: uuid.UUID | None = None
 
 
 class ChatPatch(ApiModel):
     name: str | None = Field(default=None, min_length=1, max_length=100)
-    description: str | None = Field(default=None, max_length=1000)
+    description: Text | None = Field(default=None, max_length=1000)
 
 
 class ChatQuery(PageQuery):
@@ -118,14 +118,14 @@ class ChatOut(ApiModel):
 
 class MessageIn(ApiModel):
     # The length limits live in the settings (MESSAGE_TOO_LONG); this bound only stops absurd bodies.
-    content: str = Field(default="", max_length=100_000)
+    content: Text = Field(default="", max_length=100_000)
     reply_to_id: uuid.UUID | None = None
     attachment_id: uuid.UUID | None = None
     client_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class MessagePatch(ApiModel):
-    content: str = Field(max_length=100_000)
+    content: Text = Field(max_length=100_000)
 
 
 class EditOut(ApiModel):

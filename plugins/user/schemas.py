@@ -11,7 +11,7 @@ from pydantic import AfterValidator, EmailStr, StringConstraints, model_validato
 from pydantic.alias_generators import to_camel
 from wealist_plugins.user.contract import Role
 
-from wealist_core.http import ApiModel, Field, Page
+from wealist_core.http import ApiModel, Field, Page, Text
 from wealist_core.pagination import PageQuery
 
 __all__ = [
@@ -45,7 +45,7 @@ __all__ = [
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Nickname = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+Description = Annotated[Text, StringConstraints(strip_whitespace=True, max_length=2000)]
 Locale = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", max_length=16)]
 
 

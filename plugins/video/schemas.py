@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Literal
 
-from wealist_core.http import ApiModel, Field
+from wealist_core.http import ApiModel, Field, Text
 from wealist_core.pagination import PageQuery
 
 __all__ = [
@@ -119,4 +119,4 @@ class HistoryQuery(PageQuery):
 
 
 class TranscriptIn(ApiModel):
-    text: str = Field(min_length=1, max_length=1_000_000)
+    text: Text = Field(min_length=1, max_length=1_000_000)

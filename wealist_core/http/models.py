@@ -10,7 +10,7 @@ body with :data:`INPUT_CONTEXT`), never to response models built from stored val
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
@@ -44,6 +44,13 @@ _REFUSED_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff
 def refused_text(value: str) -> bool:
     """Whether a plain (non-:data:`Text`) string holds a character a request may not send."""
     return _REFUSED.search(value) is not None
+
+
+def _names_free_text(annotation: Any) -> bool:
+    """Whether :data:`Text` appears inside ``annotation`` (``Text | None``, ``list[Text]``)."""
+    if get_origin(annotation) is Annotated:
+        return any(item is _FREE_TEXT for item in annotation.__metadata__)
+    return any(_names_free_text(arg) for arg in get_args(annotation))
 
 
 def _check(value: Any, pattern: re.Pattern[str]) -> None:
@@ -84,7 +91,9 @@ class ApiModel(BaseModel):
         if not (isinstance(info.context, dict) and info.context.get(INPUT_CONTEXT)):
             return value  # a response or an internal value: only what a request sends is checked
         field = cls.model_fields.get(info.field_name) if info.field_name else None
-        free_text = field is not None and any(item is _FREE_TEXT for item in field.metadata)
+        free_text = field is not None and (
+            any(item is _FREE_TEXT for item in field.metadata) or _names_free_text(field.annotation)
+        )
         _check(value, _REFUSED_IN_TEXT if free_text else _REFUSED)
         return value
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import hmac
 import inspect
+import ipaddress
 import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -32,8 +34,9 @@ from wealist_core._contract_cache import Invalidations
 from wealist_core._keys import ensure_secrets
 from wealist_core.container import Container
 from wealist_core.db import ModelRegistration
-from wealist_core.errors import PluginError
+from wealist_core.errors import NotFound, PluginError
 from wealist_core.events import normalise_subscriptions, subscriptions_of
+from wealist_core.http import routing as http_routing
 from wealist_core.http.openapi import DOCS_HTML, build_openapi
 from wealist_core.http.problems import exception_handlers
 from wealist_core.http.routing import ApiRoute
@@ -116,6 +119,7 @@ def create_app(
             route.authenticator = state.authenticate
             route.default_max_body = settings.max_body_bytes
             route.bind(container)
+    http_routing.BODY_READ_TIMEOUT = settings.body_read_timeout
     routes += _host_routes(state)
 
     middleware = [
@@ -244,7 +248,10 @@ def _host_routes(state: WealistState) -> list[BaseRoute]:
         return JSONResponse(body, status_code=503 if failing else 200)
 
     async def metrics(request: Request) -> Response:
-        """Prometheus metrics of this process."""
+        """Prometheus metrics of this process: for the addresses of ``metrics_allowed`` (loopback by
+        default) or a scraper sending ``metrics_token`` as a bearer token; 404 for anyone else."""
+        if not _metrics_allowed(request, state.settings):
+            raise NotFound()
         for plugin in state.consumer_groups:
             try:
                 lag = await asyncio.wait_for(state.container.eventbus(plugin).lag(plugin), timeout=1.0)
@@ -281,6 +288,22 @@ def _host_routes(state: WealistState) -> list[BaseRoute]:
         Route("/api/docs", docs, methods=["GET"], name="docs", include_in_schema=False),
         *_frontend_routes(state.settings),
     ]
+
+
+def _metrics_allowed(request: Request, settings: Settings) -> bool:
+    token = settings.metrics_token
+    if token and hmac.compare_digest(request.headers.get("authorization", ""), f"Bearer {token}"):
+        return True
+    host = request.client.host if request.client else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    for allowed in settings.metrics_allowed:
+        with contextlib.suppress(ValueError):
+            if address in ipaddress.ip_network(allowed, strict=False):
+                return True
+    return False
 
 
 _LOCAL_URL_PATH = re.compile(r":///.*$")

@@ -56,13 +56,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     configure_logging(settings.log_level, settings.log_format)
     asyncio.run(_preflight(settings))
+    trusted_proxies = (
+        tuple(p.strip() for p in args.forwarded_allow_ips.split(",") if p.strip())
+        if args.forwarded_allow_ips is not None
+        else settings.trusted_proxies
+    )
     common: dict[str, Any] = {
         "host": args.host,
         "port": args.port,
         "access_log": False,  # the host writes its own JSON access log
         "log_config": None,
-        "proxy_headers": True,
-        "forwarded_allow_ips": args.forwarded_allow_ips,
+        # Forwarding headers only from the proxies named (the flag, else WEALIST_TRUSTED_PROXIES; none by
+        # default): anyone else's X-Forwarded-For would choose the address the rate limits count.
+        "proxy_headers": bool(trusted_proxies),
+        "forwarded_allow_ips": ",".join(trusted_proxies) or None,
         "lifespan": "on",
         # SIGTERM: stop accepting, finish what is under way within the grace period, then exit.
         "timeout_graceful_shutdown": (
@@ -285,7 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
+    serve.add_argument(
+        "--forwarded-allow-ips", default=None, help="proxies trusted for X-Forwarded-* (comma-separated)"
+    )
     serve.add_argument(
         "--shutdown-grace",
         type=float,

@@ -20,7 +20,7 @@ __all__ = ["default_fallbacks", "nginx_config"]
 _HEADERS = (
     "proxy_set_header Host $http_host;",
     "proxy_set_header X-Real-IP $remote_addr;",
-    "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+    "proxy_set_header X-Forwarded-For $remote_addr;",
     "proxy_set_header X-Forwarded-Proto $scheme;",
     "proxy_set_header X-Request-ID $wealist_request_id;",
 )
@@ -84,6 +84,7 @@ def nginx_config(
         "",
         "    # Contract calls between processes never go through the public gateway.",
         "    location /internal/ { return 404; }",
+        "    location = /metrics { return 404; }",
         "",
     ]
     ws_prefixes = {p for m in manifests for p in m.prefixes if p.startswith("/ws/") or p == "/ws"}

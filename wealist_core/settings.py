@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     frontend_dir: Path = Path("frontend/dist")
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = 1_048_576
+    # Seconds a client has to send a request's whole body; a stalled one is answered 408 and closed.
+    body_read_timeout: float = Field(default=30.0, gt=0)
+    # Addresses (or CIDR ranges) of the reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are
+    # trusted; empty: none, every client is its own address.
+    trusted_proxies: tuple[str, ...] = ()
+    # Who may read /metrics: these addresses or CIDR ranges, or a scraper sending this bearer token.
+    metrics_allowed: tuple[str, ...] = ("127.0.0.1", "::1")
+    metrics_token: str = ""
     # Seconds ``wealist serve`` lets requests under way finish after SIGTERM before it cancels them (keep it
     # below the orchestrator's own wait: Kubernetes' terminationGracePeriodSeconds is 30 by default).
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
@@ -82,7 +90,15 @@ class Settings(BaseSettings):
     # Per-plugin overrides, parsed from WEALIST_<PLUGIN>__<NAME> (see load()).
     overrides: dict[str, dict[str, str]] = Field(default_factory=dict)
 
-    @field_validator("plugins", "plugin_modules", "adapter_modules", "cors_origins", mode="before")
+    @field_validator(
+        "plugins",
+        "plugin_modules",
+        "adapter_modules",
+        "cors_origins",
+        "trusted_proxies",
+        "metrics_allowed",
+        mode="before",
+    )
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):

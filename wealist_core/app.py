@@ -329,9 +329,7 @@ def _frontend_routes(settings: Settings) -> list[BaseRoute]:
     async def frontend(request: Request) -> Response:
         path = request.url.path
         if not (folder / "index.html").is_file():
-            return HTMLResponse(
-                _NO_FRONTEND_PAGE, status_code=200 if path == "/" else 404
-            )
+            return HTMLResponse(_NO_FRONTEND_PAGE, status_code=200 if path == "/" else 404)
         candidate = (folder / path.lstrip("/")).resolve()
         if candidate.is_relative_to(folder) and candidate.is_file():
             return FileResponse(candidate)

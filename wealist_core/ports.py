@@ -607,9 +607,7 @@ class MediaRooms(Resource):
         """Disconnect one participant; one who is not connected is not an error."""
 
     @abc.abstractmethod
-    def join_token(
-        self, room: str, *, identity: str, name: str, ttl: int = 3600, metadata: str = ""
-    ) -> str:
+    def join_token(self, room: str, *, identity: str, name: str, ttl: int = 3600, metadata: str = "") -> str:
         """A token letting ``identity`` join ``room`` (and no other) for ``ttl`` seconds."""
 
     @property

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint format bench servers clean
+.PHONY: install run test lint format bench servers clean fuzz
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ run: $(STAMP)
 test: $(STAMP)
 	bash tests/support/start-servers.sh
 	$(VENV)/bin/pytest
+
+# Schema fuzzing (schemathesis) of every route of a real server for FUZZ_SECONDS (default 120); fails on a 5xx.
+fuzz: $(STAMP)
+	VENV=$(VENV) bash tests/hardening/fuzz.sh
 
 servers:
 	bash tests/support/start-servers.sh

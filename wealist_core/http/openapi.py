@@ -73,7 +73,7 @@ def build_openapi(routes: Sequence[BaseRoute], *, title: str, version: str) -> d
         path = _template(api_route.path)
         methods = [m for m in sorted(api_route.methods or ()) if m != "HEAD"]
         for method in methods:
-            op = _operation(api_route, index, schemas, method)
+            op = _operation(api_route, index, schemas, method, components)
             op["operationId"] = _unique(op["operationId"], method, len(methods) > 1, used)
             paths.setdefault(path, {})[method.lower()] = op
     for route in routes:
@@ -83,12 +83,27 @@ def build_openapi(routes: Sequence[BaseRoute], *, title: str, version: str) -> d
             methods = [m for m in sorted(route.methods or ()) if m != "HEAD"]
             for method in methods:
                 base = f"{getattr(route, 'plugin', None) or 'host'}.{route.name}"
-                paths.setdefault(_template(route.path), {})[method.lower()] = {
+                plain: dict[str, Any] = {
                     "operationId": _unique(base, method, len(methods) > 1, used),
                     "tags": [getattr(route, "plugin", None) or "host"],
                     "summary": (route.endpoint.__doc__ or route.name or "").strip().split("\n")[0],
                     "responses": {"200": {"description": "OK"}},
                 }
+                names = list(route.param_convertors)
+                if names:
+                    plain["parameters"] = [
+                        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                        for name in names
+                    ]
+                    problem = {
+                        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                    }
+                    for code in (403, 404) if route.path.startswith("/blobs/") else (404,):
+                        plain["responses"][str(code)] = {
+                            "description": _ERROR_TEXT.get(code, "Error"),
+                            "content": problem,
+                        }
+                paths.setdefault(_template(route.path), {})[method.lower()] = plain
         elif isinstance(route, WebSocketRoute):
             base = f"{getattr(route, 'plugin', None) or 'host'}.{route.name}"
             paths.setdefault(_template(route.path), {})["get"] = {
@@ -119,7 +134,9 @@ def _unique(base: str, method: str, several: bool, used: set[str]) -> str:
     return candidate
 
 
-def _operation(route: ApiRoute, index: int, schemas: dict[Any, Any], method: str) -> dict[str, Any]:
+def _operation(
+    route: ApiRoute, index: int, schemas: dict[Any, Any], method: str, components: dict[str, Any]
+) -> dict[str, Any]:
     op: dict[str, Any] = {
         "operationId": f"{route.plugin or 'host'}.{route.name}",
         "tags": list(route.tags or (route.plugin or "host",)),
@@ -132,7 +149,12 @@ def _operation(route: ApiRoute, index: int, schemas: dict[Any, Any], method: str
     for name, adapter in route._path_adapters.items():
         params.append({"name": name, "in": "path", "required": True, "schema": adapter.json_schema()})
     if route.query_model is not None:
-        schema = route.query_model.model_json_schema(by_alias=True)
+        schema = route.query_model.model_json_schema(
+            by_alias=True, ref_template="#/components/schemas/{model}"
+        )
+        # The query model's own definitions (an enum) join the components its properties refer to.
+        for def_name, definition in schema.get("$defs", {}).items():
+            components.setdefault(def_name, definition)
         required = set(schema.get("required", ()))
         for name, prop in schema.get("properties", {}).items():
             params.append({"name": name, "in": "query", "required": name in required, "schema": prop})

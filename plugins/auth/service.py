@@ -39,6 +39,7 @@ from wealist_core import (
     Forbidden,
     NotFound,
     Principal,
+    RateLimited,
     Unauthorized,
     UnitOfWork,
     ValidationProblem,
@@ -228,13 +229,18 @@ class AuthService:
 
     async def login(self, email: str, password: str, totp_code: str | None, client: Client) -> TokenPair:
         email = normalise_email(email)
-        await self.limits.login(client.ip, email)
+        locked = await self.limits.login(client.ip, email)
         async with self._reading() as session:
             account = await AuthRepository(session).account_by_email(email)
+        verified = False
         if account is None or account.password_hash is None:
             await self.hasher.dummy_verify(password)  # the same time as a real check: no enumeration
-            raise Unauthorized(_BAD_CREDENTIALS)
-        if not await self.hasher.verify(account.password_hash, password):
+        else:
+            verified = await self.hasher.verify(account.password_hash, password)
+        if account is None or account.password_hash is None or not verified:
+            await self.limits.login_failed(client.ip, email)
+            if locked:
+                raise RateLimited("Too many attempts on this account; try again later.", retry_after=60)
             raise Unauthorized(_BAD_CREDENTIALS)
         if self.hasher.needs_rehash(account.password_hash):
             await self._store_password(account.user_id, await self.hasher.hash(password), changed=False)
